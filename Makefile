@@ -1,0 +1,38 @@
+# Quick start: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ntksym validate specs/relu_mlp.yaml
+	$(BIN)/ntksym derive specs/relu_mlp.yaml
+	$(BIN)/ntksym compile specs/relu_mlp.yaml -o build/relu_mlp_kernel.py
+	$(BIN)/python examples/make_data.py build/demo_x.npy
+	$(BIN)/ntksym kernel specs/relu_mlp.yaml --x1 build/demo_x.npy -o build/demo_kernel.npz --x64 --show
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check ntksym cli tests benchmarks examples
+	$(BIN)/ruff format --check ntksym cli tests benchmarks examples
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf build .pytest_cache

@@ -1,0 +1,1 @@
+"""Codegen stage: Derivation -> readable, standalone JAX module text -> imported module."""

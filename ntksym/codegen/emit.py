@@ -1,0 +1,165 @@
+"""Derivation -> the text of a standalone JAX module.
+
+Each entrywise step becomes a pair of small functions (`_cross_k` for pairs of inputs, `_diag_k` for an
+input with itself) whose bodies are SymPy's printed expressions after common-subexpression elimination.
+Repeats become `lax.fori_loop`, so compile time does not grow with depth. Only printer output,
+validated identifiers and `repr()` of spec text ever reach the module.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sympy as sp
+
+from ntksym._version import __version__
+from ntksym.codegen.printer import KernelPrinter
+from ntksym.errors import CodegenError
+from ntksym.symbolic.derivation import Derivation
+from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
+from ntksym.symbolic.state import fan_in, q11, q12, q22, t11, t12
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+
+HERE = Path(__file__).parent
+CROSS_ARGS = (q11, q12, q22, t12, fan_in)
+DIAG_ARGS = (q11, t11, fan_in)
+_SAFE_COMMENT = re.compile(r"[^A-Za-z0-9_ .,:;=+\-*/()\[\]<>']")
+
+
+def comment_text(text: str, limit: int = 100) -> str:
+    """Text safe inside a `#` comment: one line, a small character set, bounded length."""
+    return _SAFE_COMMENT.sub("?", text)[:limit]
+
+
+def prelude_source(name: str) -> str:
+    """The body of a prelude file, without its own import lines."""
+    text = (HERE / name).read_text()
+    return "\n".join(line for line in text.splitlines() if not line.startswith(("import ", "from "))).strip()
+
+
+class ModuleWriter:
+    def __init__(self, derivation: Derivation, dtype: str):
+        self.d, self.dtype = derivation, dtype
+        self.printer = KernelPrinter()
+        self.hyper_symbols = {sym: name for name, sym in derivation.symbols.items()}
+        self.functions: list[str] = []
+        self.counter = 0
+
+    # -- expressions -----------------------------------------------------------------------
+    def function(self, name: str, args: tuple[sp.Symbol, ...], exprs: list[sp.Expr], doc: str) -> None:
+        allowed = set(args) | set(self.hyper_symbols)
+        for expr in exprs:
+            stray = expr.free_symbols - allowed
+            if stray:
+                raise CodegenError(f"{doc}: unexpected symbols {sorted(map(str, stray))} in {expr}")
+        replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), order="none")
+        used = set().union(*(e.free_symbols for e in exprs))
+        lines = [f"def {name}({', '.join(map(str, args))}, hp):", f"    # {comment_text(doc)}"]
+        for sym, hp_name in sorted(self.hyper_symbols.items(), key=lambda kv: kv[1]):
+            if sym in used:
+                lines.append(f"    {hp_name} = hp[{hp_name!r}]")
+        for sym, value in replacements:
+            lines.append(f"    {sym} = {self.printer.doprint(value)}")
+        lines.append(f"    return ({', '.join(self.printer.doprint(e) for e in reduced)})")
+        self.functions.append("\n".join(lines))
+
+    # -- steps -------------------------------------------------------------------------------
+    def steps(self, steps: tuple[Step, ...], indent: str) -> list[str]:
+        out: list[str] = []
+        for step in steps:
+            if isinstance(step, EntrywiseStep):
+                k = self.counter
+                self.counter += 1
+                doc = f"{step.path}: {step.label}"
+                self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc)
+                self.function(f"_diag_{k}", DIAG_ARGS, [step.nngp_diag, step.ntk_diag], doc + " (same input)")
+                width = "" if step.width is None else f", width={self.value(step.width)}"
+                out.append(f"{indent}s = _entrywise(s, _cross_{k}, _diag_{k}, hp{width})  # {comment_text(doc, 70)}")
+            elif isinstance(step, RepeatStep):
+                k = self.counter
+                self.counter += 1
+                out.append(f"{indent}# {comment_text(step.path)}: repeat {comment_text(str(step.count))} times")
+                out.append(f"{indent}def _block_{k}(_, s):")
+                out.extend(self.steps(step.body, indent + "    "))
+                out.append(f"{indent}    return s")
+                count = self.value(step.count)
+                if isinstance(step.count, sp.Symbol):
+                    count = f"jnp.asarray({count}).astype(jnp.int32)"
+                out.append(f"{indent}s = lax.fori_loop(0, {count}, _block_{k}, s)")
+            elif isinstance(step, ResidualStep):
+                out.append(f"{indent}skip = s  # {comment_text(step.path)}: residual block")
+                out.extend(self.steps(step.body, indent))
+                out.append(f"{indent}s = _residual_sum(skip, s, {self.value(step.scale)})")
+            else:
+                raise CodegenError(f"no code generation for {type(step).__name__}")
+        return out
+
+    def value(self, expr: sp.Expr) -> str:
+        """A number, or a hyperparameter looked up in `hp`."""
+        if expr.free_symbols - set(self.hyper_symbols):
+            raise CodegenError(f"unexpected symbols in {expr}")
+        text = self.printer.doprint(expr.subs({s: sp.Symbol(f"hp[{n!r}]") for s, n in self.hyper_symbols.items()}))
+        return text
+
+    # -- module -------------------------------------------------------------------------------
+    def module(self) -> str:
+        spec = self.d.spec
+        body = self.steps(self.d.steps, "    ")
+        hyper = self.d.hyperparameters
+        kwargs = "".join(f", {name}={value!r}" for name, value in hyper.items())
+        hp_dict = ", ".join(f"{name!r}: {name}" for name in hyper)
+        uses_quadrature = any(
+            step.has(GaussianExpectation, GaussianExpectationDiag)
+            for step in self.all_expressions())
+        parts = [
+            f'"""NNGP and NTK of the spec `{spec.name}`, generated by ntksym {__version__}.\n\n'
+            f'Regenerate with `ntksym compile`; do not edit by hand. Needs only jax and numpy.\n"""',
+            "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special as jsp\nimport numpy as np\nfrom jax import lax",
+            f"SPEC_NAME = {spec.name!r}\nSPEC_SHA256 = {spec.sha256!r}\nNTKSYM_VERSION = {__version__!r}\n"
+            f"SPEC_DESCRIPTION = {spec.description!r}\nPARAMETERIZATION = {spec.parameterization!r}\n"
+            f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}",
+            'if DTYPE == "float64":\n    jax.config.update("jax_enable_x64", True)',
+            prelude_source("prelude.py"),
+        ]
+        if uses_quadrature:
+            parts.append(prelude_source("prelude_quadrature.py"))
+        parts += self.functions
+        parts.append("def _propagate(s, hp):\n" + "\n".join(body) + "\n    return s")
+        parts.append(
+            "@jax.jit\n"
+            "def _kernel(x1, x2, hp):\n"
+            "    x1 = jnp.asarray(x1, DTYPE)\n"
+            "    same = x2 is None\n"
+            "    x2 = x1 if same else jnp.asarray(x2, DTYPE)\n"
+            "    hp = {k: jnp.asarray(v, DTYPE) for k, v in hp.items()}\n"
+            "    q11, t11, q22, t22, q12, t12, _ = _propagate(_inputs(x1, x2), hp)\n"
+            "    if same:\n"
+            "        return _symmetric(q12, q11), _symmetric(t12, t11)\n"
+            "    return q12, t12"
+        )
+        parts.append(
+            f"def kernel(x1, x2=None{', *' if hyper else ''}{kwargs}):\n"
+            '    """(nngp, ntk) of the infinite-width network, each of shape (n1, n2); x2=None means x1.\n\n'
+            "    Hyperparameters are traced arguments: changing them does not recompile, and jax.grad\n"
+            '    with respect to them works (repeat counts given as hyperparameters: forward mode only)."""\n'
+            f"    return _kernel(x1, x2, {{{hp_dict}}})"
+        )
+        return "\n\n\n".join(parts) + "\n"
+
+    def all_expressions(self):
+        def walk(steps):
+            for step in steps:
+                if isinstance(step, EntrywiseStep):
+                    yield from (step.nngp, step.ntk, step.nngp_diag, step.ntk_diag)
+                else:
+                    yield from walk(step.body)
+
+        return walk(self.d.steps)
+
+
+def emit_module(derivation: Derivation, dtype: str = "float32") -> str:
+    """The generated module's source text."""
+    if dtype not in ("float32", "float64"):
+        raise CodegenError(f"dtype must be float32 or float64, got {dtype!r}")
+    return ModuleWriter(derivation, dtype).module()

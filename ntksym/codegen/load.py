@@ -1,0 +1,87 @@
+"""Write generated modules atomically, cache them, and import them.
+
+The cache key is the spec's SHA-256, the dtype, the ntksym version and a fingerprint of the generator's
+own source (so a changed generator never serves stale code). An entry is trusted only if it imports and
+its recorded hash matches; otherwise it is rebuilt. Two processes compiling the same spec at once both
+write complete files to private temporary names and rename them into place: the last rename wins and
+readers never see a partial file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+from ntksym._version import __version__
+from ntksym.spec.schema import Spec
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir() -> Path:
+    """$NTKSYM_CACHE_DIR, else $XDG_CACHE_HOME/ntksym, else ~/.cache/ntksym."""
+    if os.environ.get("NTKSYM_CACHE_DIR"):
+        return Path(os.environ["NTKSYM_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "ntksym"
+
+
+@lru_cache(maxsize=1)
+def generator_fingerprint() -> str:
+    """A hash of the source files that decide what a generated module contains."""
+    digest = hashlib.sha256(__version__.encode())
+    for folder in ("spec", "symbolic", "codegen"):
+        for path in sorted((PACKAGE_ROOT / folder).rglob("*.py")):
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def cache_path(spec: Spec, dtype: str) -> Path:
+    key = f"{spec.sha256[:16]}-{dtype}-{__version__}-{generator_fingerprint()}"
+    return cache_dir() / f"{spec.name.replace('-', '_')}-{key}.py"
+
+
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode() if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def import_module_file(path: Path, name: str) -> ModuleType:
+    """Import a generated module from a file (tracebacks then show its real lines)."""
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    sys.modules[name] = module
+    return module
+
+
+def load_or_build(spec: Spec, dtype: str, build) -> tuple[ModuleType, Path]:
+    """The cached module for (spec, dtype), built by `build()` (returns source text) when missing or bad."""
+    path = cache_path(spec, dtype)
+    name = f"ntksym_generated_{path.stem.replace('-', '_')}"
+    if path.exists():
+        try:
+            module = import_module_file(path, name)
+            if module.SPEC_SHA256 == spec.sha256 and module.NTKSYM_VERSION == __version__:
+                return module, path
+        except Exception:  # a corrupted or truncated entry: rebuild it below
+            pass
+    write_atomic(path, build())
+    return import_module_file(path, name), path

@@ -1,0 +1,90 @@
+"""A SymPy printer for the generated JAX modules.
+
+It subclasses SymPy's `JaxPrinter`, whose defaults break under `jit` in SymPy 1.14 (erf is printed as
+`math.erf`, Max as a `functools.reduce`). Known functions come from a table; anything unknown is refused
+loudly (`CodegenError`), never printed as a comment.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.numpy import JaxPrinter
+
+from ntksym.errors import CodegenError
+
+# Module prefixes in the generated text: `import jax.numpy as jnp`, `import jax.scipy.special as jsp`.
+_ALIASES = {"jax.numpy": "jnp", "jax.scipy.special": "jsp", "jax.lax": "lax"}
+
+
+class KernelPrinter(JaxPrinter):
+    """Prints SymPy expressions as `jnp` code; used only on derived expressions, never on user text."""
+
+    def __init__(self, settings=None):
+        super().__init__({"fully_qualified_modules": True, "allow_unknown_functions": False, **(settings or {})})
+
+    def _module_format(self, fqn, register=True):
+        module, _, name = fqn.rpartition(".")
+        return f"{_ALIASES.get(module, module)}.{name}" if module else fqn
+
+    def _print_not_supported(self, expr):
+        raise CodegenError(f"the code generator cannot print {type(expr).__name__}: {expr}")
+
+    _print_Derivative = _print_Integral = _print_Limit = _print_Sum = _print_not_supported
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Rational(self, expr):
+        return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+
+    def _print_Pi(self, expr):
+        return "jnp.pi"
+
+    def _print_erf(self, expr):
+        return f"jsp.erf({self._print(expr.args[0])})"
+
+    def _print_erfc(self, expr):
+        return f"jsp.erfc({self._print(expr.args[0])})"
+
+    def _print_Max(self, expr):
+        return self._nested("jnp.maximum", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("jnp.minimum", expr.args)
+
+    def _nested(self, fn: str, args) -> str:
+        out = self._print(args[0])
+        for arg in args[1:]:
+            out = f"{fn}({out}, {self._print(arg)})"
+        return out
+
+    def _print_Heaviside(self, expr):
+        return f"jnp.heaviside({self._print(expr.args[0])}, 0.5)"
+
+    def _print_sign(self, expr):
+        return f"jnp.sign({self._print(expr.args[0])})"
+
+    def _print_Abs(self, expr):
+        return f"jnp.abs({self._print(expr.args[0])})"
+
+    def _print_Lambda(self, expr):
+        (var,) = expr.variables
+        return f"lambda {self._print(var)}: {self._print(expr.expr)}"
+
+    def _print_GaussianExpectation(self, expr):
+        f, g, a, b, c = (self._print(arg) for arg in expr.args)
+        return f"_expect_pair({f}, {g}, {a}, {b}, {c})"
+
+    def _print_GaussianExpectationDiag(self, expr):
+        f, g, a = (self._print(arg) for arg in expr.args)
+        return f"_expect_same({f}, {g}, {a})"
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        if name.startswith("_print"):
+            return super()._print_Function(expr)
+        raise CodegenError(f"the code generator has no JAX form for the function `{name}` in {expr}")
+
+
+def print_expression(expr: sp.Expr) -> str:
+    return KernelPrinter().doprint(expr)

@@ -1,0 +1,1 @@
+"""Runtime stage: evaluate generated functions on data."""

@@ -1,0 +1,358 @@
+"""YAML text -> `Spec`, with errors that name the file, the line and the key path.
+
+Only `yaml.SafeLoader` is used; nothing in a spec is ever evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ntksym.errors import SpecError, did_you_mean
+from ntksym.spec import schema as s
+from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, RESERVED_NAMES, Field
+
+MAX_SPEC_BYTES = 1_000_000
+MAX_NODES = 100_000
+MAX_EXPR_CHARS = 4096
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+TOP_LEVEL = ("ntksym", "name", "description", "parameterization", "input_shape", "hyperparameters", "layers")
+
+
+def load_spec(path: str | Path) -> s.Spec:
+    """Read and validate a spec file."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"spec file is larger than {MAX_SPEC_BYTES} bytes", file=str(path))
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"spec file not found: {path}; check the path") from None
+    except IsADirectoryError:
+        raise SpecError(f"{path} is a directory; give the path of a .yaml spec file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc}") from None
+    return parse_spec(text, source=str(path))
+
+
+def parse_spec(text: str, source: str = "<string>") -> s.Spec:
+    """Validate spec text (YAML) into an immutable `Spec`."""
+    document, lines = _compose(text, source)
+    return _Validator(source, lines).spec(document)
+
+
+def path_text(path: tuple) -> str:
+    """('layers', 2, 'dense', 'w_std') -> 'layers[2].dense.w_std'."""
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
+    """Parse YAML into plain data plus a map from key path to (1-based) line."""
+    if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
+        raise SpecError(f"spec is larger than {MAX_SPEC_BYTES} bytes", file=source)
+    try:
+        loader = yaml.SafeLoader(text)
+        try:
+            root = loader.get_single_node()
+            lines: dict[tuple, int] = {}
+            data = _Builder(loader, lines).build(root, ())
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = f", column {mark.column + 1}" if mark else ""
+        what = (exc.problem or exc.context or "syntax error").strip()
+        raise SpecError(f"malformed YAML{column}: {what}; fix the YAML syntax", file=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}", file=source) from None
+    if root is None:
+        raise SpecError("the spec is empty; start it with `ntksym: 1`", file=source)
+    return data, lines
+
+
+class _Builder:
+    """Plain data from a YAML node tree, recording each key path's line; refuses duplicate keys."""
+
+    def __init__(self, loader: yaml.SafeLoader, lines: dict[tuple, int]):
+        self.loader, self.lines, self.count = loader, lines, 0
+
+    def build(self, node: yaml.Node, path: tuple) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(f"the spec has more than {MAX_NODES} YAML nodes (alias bomb?)")
+        self.lines.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict = {}
+            for key_node, value_node in node.value:
+                key = self.loader.construct_object(key_node)
+                if not isinstance(key, (str, int, float, bool)) or key is None:
+                    raise SpecError("keys must be plain names", line=key_node.start_mark.line + 1,
+                                    path=path_text(path))
+                if key in out:
+                    raise SpecError(f"duplicate key `{key}`; keep one", line=key_node.start_mark.line + 1,
+                                    path=path_text(path))
+                self.lines[path + (key,)] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, path + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+        return self.loader.construct_object(node)
+
+
+class _Validator:
+    def __init__(self, source: str, lines: dict[tuple, int]):
+        self.source, self.lines = source, lines
+        self.hyper: dict[str, float] = {}
+
+    def error(self, path: tuple, message: str) -> SpecError:
+        line = None
+        for cut in range(len(path), -1, -1):  # the nearest ancestor that has a line
+            if path[:cut] in self.lines:
+                line = self.lines[path[:cut]]
+                break
+        return SpecError(message, file=self.source, line=line, path=path_text(path))
+
+    def spec(self, doc: Any) -> s.Spec:
+        if not isinstance(doc, dict):
+            raise self.error((), f"the spec must be a mapping of keys, got {_kind(doc)}; start it with `ntksym: 1`")
+        self.unknown_keys(doc, TOP_LEVEL, ())
+        if "ntksym" not in doc:
+            raise self.error((), "missing `ntksym: 1` (the spec format version); add it as the first line")
+        if doc["ntksym"] != 1 or isinstance(doc["ntksym"], bool):
+            raise self.error(("ntksym",), f"unsupported spec format version {doc['ntksym']!r}; this ntksym reads version 1")
+        name = doc.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise self.error(("name",), f"`name` must be letters, digits, '-' or '_', got {name!r}; e.g. `name: relu-mlp`")
+        description = doc.get("description", "") or ""
+        if not isinstance(description, str):
+            raise self.error(("description",), "`description` must be text")
+        parameterization = doc.get("parameterization", "ntk")
+        if parameterization not in ("ntk", "standard"):
+            raise self.error(("parameterization",), f"expected `ntk` or `standard`, got {parameterization!r}."
+                             + did_you_mean(parameterization, ("ntk", "standard")))
+        input_shape = self.input_shape(doc.get("input_shape"))
+        self.hyper = self.hyperparameters(doc.get("hyperparameters"))
+        if "layers" not in doc:
+            raise self.error((), "missing `layers:`; list the network's layers, e.g. `- dense: {w_std: 1.0}`")
+        layers = self.layer_list(doc["layers"], ("layers",))
+        canonical = json.dumps(doc, sort_keys=True, default=str, separators=(",", ":"))
+        return s.Spec(
+            name=name, layers=layers, parameterization=parameterization, description=description.strip(),
+            input_shape=input_shape, hyperparameters=tuple(self.hyper.items()), source=self.source,
+            sha256=hashlib.sha256(canonical.encode()).hexdigest(),
+        )
+
+    def unknown_keys(self, mapping: dict, allowed, path: tuple) -> None:
+        for key in mapping:
+            if key not in allowed:
+                hint = did_you_mean(key, allowed) or f" Valid keys: {', '.join(allowed) or 'none'}."
+                raise self.error(path + (key,), f"unknown key `{key}`.{hint}")
+
+    def input_shape(self, value: Any) -> tuple[int, ...] | None:
+        if value is None:
+            return None
+        if not isinstance(value, list) or not value or not all(_is_int(v) and v >= 1 for v in value):
+            raise self.error(("input_shape",), f"expected a list of positive whole numbers like [8] or [32, 32, 3], got {value!r}")
+        return tuple(int(v) for v in value)
+
+    def hyperparameters(self, value: Any) -> dict[str, float]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise self.error(("hyperparameters",), "expected a mapping of names to numbers, e.g. `sigma_w: 1.4`")
+        out = {}
+        for key, number in value.items():
+            path = ("hyperparameters", key)
+            if not isinstance(key, str) or not _IDENTIFIER.match(key):
+                raise self.error(path, f"hyperparameter name {key!r} must start with a letter and hold only letters, digits and '_'")
+            if key in RESERVED_NAMES or key in ACTIVATIONS or key in LAYER_FIELDS:
+                raise self.error(path, f"`{key}` is a reserved name; choose another, e.g. `{key}_value`")
+            number = _as_number(number)
+            if number is None or not math.isfinite(number):
+                raise self.error(path, f"hyperparameter `{key}` must be a finite number, got {value[key]!r}")
+            out[key] = number
+        return out
+
+    # -- layers -------------------------------------------------------------------------------
+    def layer_list(self, value: Any, path: tuple) -> tuple[s.Layer, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.error(path, "expected a non-empty list of layers, e.g. `- dense: {w_std: 1.0}`")
+        return tuple(self.layer(item, path + (i,)) for i, item in enumerate(value))
+
+    def layer(self, item: Any, path: tuple) -> s.Layer:
+        if isinstance(item, str) and item in LAYER_FIELDS and not LAYER_FIELDS[item]:
+            item = {item: None}  # `- flatten` as a bare word
+        if not isinstance(item, dict) or not item:
+            raise self.error(path, f"each layer is a mapping with one key (a layer kind), got {_kind(item)}; "
+                             f"kinds: {', '.join(LAYER_FIELDS)}")
+        if "repeat" in item:
+            self.unknown_keys(item, ("repeat", "layers"), path)
+            count = self.value(item["repeat"], Field("count"), path + ("repeat",))
+            if "layers" not in item:
+                raise self.error(path + ("repeat",), "`repeat` needs a sibling `layers:` list holding the block")
+            body = self.layer_list(item["layers"], path + ("repeat", "layers"))
+            return s.Repeat(count=count, layers=body, path=path_text(path + ("repeat",)))
+        if len(item) != 1:
+            raise self.error(path, f"a layer is a mapping with exactly one key, got {', '.join(map(str, item))}; "
+                             "split them into separate list entries")
+        ((kind, params),) = item.items()
+        if kind not in LAYER_FIELDS:
+            raise self.error(path + (kind,), f"unknown layer `{kind}`.{did_you_mean(kind, LAYER_FIELDS)} "
+                             f"Layer kinds: {', '.join(LAYER_FIELDS)}")
+        here = path + (kind,)
+        if kind == "activation":
+            return self.activation(params, here)
+        if params is None:
+            params = {}
+        if not isinstance(params, dict):
+            raise self.error(here, f"expected a mapping of fields ({', '.join(LAYER_FIELDS[kind]) or 'none'}), got {_kind(params)}")
+        fields = {k: f for k, f in LAYER_FIELDS[kind].items()}
+        self.unknown_keys(params, fields, here)
+        values = {}
+        for key, spec_field in fields.items():
+            if key in params:
+                values[key] = self.value(params[key], spec_field, here + (key,))
+            elif spec_field.default is REQUIRED:
+                raise self.error(here, f"missing required field `{key}` ({spec_field.help or spec_field.kind})")
+            else:
+                values[key] = spec_field.default
+        where = path_text(here)
+        if kind == "dense":
+            return s.Dense(values["w_std"], values["b_std"], values["width"], path=where)
+        if kind == "residual":
+            return s.Residual(values["layers"], values["scale"], path=where)
+        if kind == "conv":
+            stride = values["stride"] or (1,) * len(values["filter"])
+            if len(stride) == 1 and len(values["filter"]) == 2:
+                stride = stride * 2
+            if len(stride) != len(values["filter"]):
+                raise self.error(here + ("stride",), "stride must have as many entries as filter")
+            return s.Conv(values["filter"], stride, values["padding"], values["w_std"], values["b_std"],
+                          values["channels"], path=where)
+        if kind == "avg_pool":
+            stride = values["stride"] or values["window"]
+            if len(stride) == 1 and len(values["window"]) == 2:
+                stride = stride * 2
+            return s.AvgPool(values["window"], stride, values["padding"], path=where)
+        return {"layer_norm": s.LayerNorm, "global_avg_pool": s.GlobalAvgPool, "flatten": s.Flatten}[kind](path=where)
+
+    def activation(self, value: Any, path: tuple) -> s.Activation:
+        where = path_text(path)
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected an activation name (e.g. `relu`), `{{name: erf, a: 2}}` or `{{expr: \"...\"}}`, got {_kind(value)}")
+        if "expr" in value:
+            self.unknown_keys(value, ("expr",), path)
+            text = value["expr"]
+            if not isinstance(text, str) or not text.strip():
+                raise self.error(path + ("expr",), "`expr` must be a non-empty text such as \"x**3 - 0.5*x\"")
+            if len(text) > MAX_EXPR_CHARS:
+                raise self.error(path + ("expr",), f"expression is longer than {MAX_EXPR_CHARS} characters")
+            self.check_expression(text, path + ("expr",))
+            return s.Activation("expr", (), text, path=where)
+        name = value.get("name")
+        if not isinstance(name, str):
+            raise self.error(path, "missing `name:` for the activation, e.g. `{name: erf, a: 2}`")
+        if name not in ACTIVATIONS:
+            raise self.error(path + ("name",), f"unknown activation `{name}`.{did_you_mean(name, ACTIVATIONS)} "
+                             f"Known: {', '.join(ACTIVATIONS)}; or write `{{expr: \"...\"}}`")
+        fields = ACTIVATIONS[name]
+        self.unknown_keys({k: v for k, v in value.items() if k != "name"}, fields, path)
+        params = []
+        for key, spec_field in fields.items():
+            if key in value:
+                params.append((key, self.value(value[key], spec_field, path + (key,))))
+            elif spec_field.default is REQUIRED:
+                raise self.error(path, f"activation `{name}` needs the parameter `{key}`")
+            else:
+                params.append((key, spec_field.default))
+        return s.Activation(name, tuple(params), path=where)
+
+    def check_expression(self, text: str, path: tuple) -> None:
+        """Parse the expression through the whitelist parser so errors surface at load time."""
+        from ntksym.spec.expressions import parse_activation
+
+        try:
+            parse_activation(text, self.hyper)
+        except SpecError as exc:
+            raise self.error(path, exc.message) from None
+
+    # -- values ---------------------------------------------------------------------------------
+    def value(self, raw: Any, spec_field: Field, path: tuple) -> Any:
+        kind = spec_field.kind
+        if kind == "layers":
+            return self.layer_list(raw, path)
+        if kind == "padding":
+            text = str(raw).upper() if isinstance(raw, str) else raw
+            if text not in PADDINGS:
+                raise self.error(path, f"padding must be one of {', '.join(PADDINGS)}, got {raw!r}.{did_you_mean(text, PADDINGS)}")
+            return text
+        if kind == "shape":
+            items = [raw] if not isinstance(raw, list) else raw
+            if not 1 <= len(items) <= 2 or not all(_is_int(v) and v >= 1 for v in items):
+                raise self.error(path, f"expected a positive whole number or a list of one or two, like [3, 3], got {raw!r}")
+            return tuple(int(v) for v in items)
+        if kind == "real_list":
+            if not isinstance(raw, list) or not raw:
+                raise self.error(path, f"expected a non-empty list of numbers (lowest degree first), got {raw!r}")
+            return tuple(self.value(v, Field("real"), path + (i,)) for i, v in enumerate(raw))
+        if kind == "optional_nonneg" and raw is None:
+            return None
+        if isinstance(raw, str) and not _NUMERIC.match(raw.strip()):
+            return self.reference(raw, kind, path)
+        number = _as_number(raw)
+        if number is None:
+            raise self.error(path, f"expected a number or a hyperparameter name, got {_kind(raw)} {raw!r}")
+        self.check_range(number, kind, path, str(raw))
+        return int(number) if kind in ("count", "degree") else float(number)
+
+    def reference(self, name: str, kind: str, path: tuple) -> s.Ref:
+        if name not in self.hyper:
+            known = f" Defined: {', '.join(self.hyper)}." if self.hyper else ""
+            raise self.error(path, f"unknown hyperparameter `{name}`; define it under `hyperparameters:`."
+                             + (did_you_mean(name, self.hyper) or known))
+        self.check_range(self.hyper[name], kind, path, f"`{name}` = {self.hyper[name]}")
+        if kind == "degree":  # a degree changes the formula's shape, so it is resolved now
+            return int(self.hyper[name])  # type: ignore[return-value]
+        return s.Ref(name)
+
+    def check_range(self, number: float, kind: str, path: tuple, shown: str) -> None:
+        if not math.isfinite(number):
+            raise self.error(path, f"expected a finite number, got {shown}")
+        if kind in ("nonneg", "optional_nonneg") and number < 0:
+            raise self.error(path, f"expected a number >= 0, got {shown}; the sign of a standard deviation does not matter")
+        if kind == "count" and (number != int(number) or number < 1):
+            raise self.error(path, f"expected a whole number >= 1, got {shown}")
+        if kind == "degree" and (number != int(number) or not 0 <= number <= 64):
+            raise self.error(path, f"expected a whole number from 0 to 64, got {shown}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and _NUMERIC.match(value.strip()):
+        return float(value)
+    return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", str: "a text", type(None): "nothing"}.get(type(value), type(value).__name__)

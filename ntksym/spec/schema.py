@@ -1,0 +1,113 @@
+"""The validated, immutable form of a spec (SPEC_FORMAT.md, version 1).
+
+A number field holds a float or a `Ref` to a hyperparameter; nothing here is evaluated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A use of a named hyperparameter where a number is expected."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
+
+
+Number = Union[float, Ref]
+Count = Union[int, Ref]
+
+
+@dataclass(frozen=True)
+class Dense:
+    w_std: Number = 1.0
+    b_std: Number | None = 0.0  # None: no bias at all
+    width: Count | None = None
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An elementwise nonlinearity: a named one with parameters, or a user expression."""
+
+    name: str  # "relu", ..., or "expr" for {expr: "..."}
+    params: tuple[tuple[str, object], ...] = ()
+    expr: str | None = None
+    path: str = field(default="", compare=False)
+
+    def param(self, key: str):
+        return dict(self.params)[key]
+
+
+@dataclass(frozen=True)
+class Repeat:
+    count: Count
+    layers: tuple[Layer, ...]
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Residual:
+    layers: tuple[Layer, ...]
+    scale: Number = 1.0
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class LayerNorm:
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Conv:
+    filter: tuple[int, ...]
+    stride: tuple[int, ...] = (1,)
+    padding: str = "SAME"
+    w_std: Number = 1.0
+    b_std: Number | None = 0.0
+    channels: Count | None = None
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class AvgPool:
+    window: tuple[int, ...]
+    stride: tuple[int, ...] | None = None
+    padding: str = "VALID"
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class GlobalAvgPool:
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
+class Flatten:
+    path: str = field(default="", compare=False)
+
+
+Layer = Union[Dense, Activation, Repeat, Residual, LayerNorm, Conv, AvgPool, GlobalAvgPool, Flatten]
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole architecture. `sha256` is the hash of the canonical form, used to key caches."""
+
+    name: str
+    layers: tuple[Layer, ...]
+    parameterization: str = "ntk"
+    description: str = ""
+    input_shape: tuple[int, ...] | None = None
+    hyperparameters: tuple[tuple[str, float], ...] = ()
+    source: str = field(default="<string>", compare=False)
+    sha256: str = field(default="", compare=False)
+
+    @property
+    def hyperparameter_values(self) -> dict[str, float]:
+        return dict(self.hyperparameters)

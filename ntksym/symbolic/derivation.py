@@ -1,0 +1,120 @@
+"""Fold the rules over a spec's layers: Spec -> Derivation.
+
+Repeated blocks are derived once (a `RepeatStep` holds the body and the count); activation duals are
+cached per activation, so a block used many times costs one derivation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import sympy as sp
+
+from ntksym.errors import DerivationError
+from ntksym.spec import schema as s
+from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.rules import ACTIVATION_RULES
+from ntksym.symbolic.rules.dense import dense_step, layer_norm_step
+from ntksym.symbolic.state import symbol_for, t11, t12
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+from ntksym.symbolic.values import to_sympy
+
+@dataclass(frozen=True)
+class Derivation:
+    """The layerwise NNGP/NTK recursion of a spec, as SymPy expressions."""
+
+    spec: s.Spec
+    steps: tuple[Step, ...]
+
+    @property
+    def hyperparameters(self) -> dict[str, float]:
+        return self.spec.hyperparameter_values
+
+    @property
+    def symbols(self) -> dict[str, sp.Symbol]:
+        return {name: symbol_for(name) for name in self.hyperparameters}
+
+    def text(self) -> str:
+        from ntksym.symbolic.report import derivation_text
+
+        return derivation_text(self)
+
+    def latex(self) -> str:
+        from ntksym.symbolic.report import derivation_latex
+
+        return derivation_latex(self)
+
+    def to_dict(self) -> dict:
+        from ntksym.symbolic.report import derivation_dict
+
+        return derivation_dict(self)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def derive(spec: s.Spec) -> Derivation:
+    """Derive the layerwise kernel recursions of `spec`."""
+    _check_widths(spec)
+    return Derivation(spec, _derive_layers(spec.layers, spec.parameterization))
+
+
+def _derive_layers(layers: tuple[s.Layer, ...], parameterization: str) -> tuple[Step, ...]:
+    return tuple(_derive_layer(layer, parameterization) for layer in layers)
+
+
+def _derive_layer(layer: s.Layer, parameterization: str) -> Step:
+    if isinstance(layer, s.Dense):
+        return dense_step(layer, parameterization)
+    if isinstance(layer, s.Activation):
+        dual = activation_dual(layer)
+        return EntrywiseStep(layer.path, _activation_label(layer), dual.nngp, dual.ntk_factor * t12,
+                             dual.nngp_diag, dual.ntk_factor_diag * t11, dual=dual)
+    if isinstance(layer, s.Repeat):
+        return RepeatStep(layer.path, to_sympy(layer.count), _derive_layers(layer.layers, parameterization))
+    if isinstance(layer, s.Residual):
+        return ResidualStep(layer.path, to_sympy(layer.scale), _derive_layers(layer.layers, parameterization))
+    if isinstance(layer, s.LayerNorm):
+        return layer_norm_step(layer)
+    kind = layer.path.rsplit(".", 1)[-1]
+    raise DerivationError(f"{layer.path}: the `{kind}` layer is not supported yet by the kernel derivation; "
+                          "fully-connected layers (dense, activation, repeat, residual, layer_norm) are")
+
+
+@lru_cache(maxsize=256)
+def activation_dual(act: s.Activation) -> Dual:
+    """The dual of one activation: a named rule, or the expression engine for `{expr: ...}`."""
+    if act.name == "expr":
+        from ntksym.symbolic.engine import expression_dual
+
+        return expression_dual(act.expr, act)
+    return ACTIVATION_RULES[act.name](act)
+
+
+def _activation_label(act: s.Activation) -> str:
+    if act.name == "expr":
+        return f"activation {act.expr!r}"
+    params = ", ".join(f"{k}={list(v) if isinstance(v, tuple) else v}" for k, v in act.params)
+    return f"{act.name}({params})" if params else act.name
+
+
+def _check_widths(spec: s.Spec) -> None:
+    """Standard parameterization: a dense layer's NTK needs its fan-in, the previous dense width."""
+    if spec.parameterization != "standard":
+        return
+    state = {"known": True, "seen_dense": False}
+
+    def walk(layers: tuple[s.Layer, ...], passes: int = 1) -> None:
+        for _ in range(passes):
+            for layer in layers:
+                if isinstance(layer, s.Dense):
+                    if state["seen_dense"] and not state["known"]:
+                        raise DerivationError(
+                            f"{layer.path}: the standard parameterization's NTK depends on the fan-in, but the "
+                            "dense layer before it has no `width`; give every hidden dense layer a width")
+                    state["seen_dense"], state["known"] = True, layer.width is not None
+                elif isinstance(layer, (s.Repeat, s.Residual)):
+                    walk(layer.layers, passes=2 if isinstance(layer, s.Repeat) else 1)
+
+    walk(spec.layers)

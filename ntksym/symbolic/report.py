@@ -1,0 +1,120 @@
+"""A derivation as text, LaTeX and JSON-ready data.
+
+Formulas are shown with theta = arccos(q12 / sqrt(q11 q22)) and sqrt(q11 q22 - q12^2) written out,
+which is what the stable forms in the generated code compute.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.state import ANGLE, SQRT_DET, fan_in, q11, q12, q22, t11, t12
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+
+THETA = sp.Symbol("theta")
+LATEX_NAMES = {q11: "q_{11}", q12: "q_{12}", q22: "q_{22}", t11: "t_{11}", t12: "t_{12}",
+               fan_in: r"n_{\mathrm{in}}", THETA: r"\theta"}
+
+
+def readable(expr: sp.Expr) -> sp.Expr:
+    """Angles as theta, clamped square roots as plain ones: for display only."""
+    return expr.subs(ANGLE, THETA).subs(SQRT_DET, sp.sqrt(q11 * q22 - q12**2))
+
+
+def _method(dual: Dual | None) -> str:
+    if dual is None:
+        return ""
+    text = dual.method + (f": {dual.source}" if dual.source else "")
+    return text + (f"; relative error <= {dual.error:.0e}" if dual.error else "")
+
+
+def derivation_text(d) -> str:
+    spec = d.spec
+    lines = [f"Derivation of `{spec.name}` ({spec.parameterization} parameterization)"]
+    if spec.description:
+        lines.append(f"  {spec.description}")
+    lines += [
+        "State: q11 = Sigma(x,x), q22 = Sigma(x',x'), q12 = Sigma(x,x') (NNGP); t12 = Theta(x,x') (NTK);",
+        "       theta = arccos(q12 / sqrt(q11 q22)); primes mark a layer's output.",
+        "input: q12 = <x, x'> / d,  t12 = 0" + (",  fan_in = d" if spec.parameterization == "standard" else ""),
+    ]
+    _steps_text(d.steps, lines, indent="")
+    if d.hyperparameters:
+        lines.append("hyperparameters: " + ", ".join(f"{k} = {v:g}" for k, v in d.hyperparameters.items()))
+    return "\n".join(lines)
+
+
+def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
+    for step in steps:
+        if isinstance(step, RepeatStep):
+            lines.append(f"{indent}{step.path}: repeat {step.count} times (derived once):")
+            _steps_text(step.body, lines, indent + "  ")
+        elif isinstance(step, ResidualStep):
+            lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")
+            _steps_text(step.body, lines, indent + "  ")
+            lines.append(f"{indent}  q12' = q12_skip + {step.scale**2} * q12_block,  t12' = t12_skip + {step.scale**2} * t12_block")
+        else:
+            method = _method(step.dual)
+            lines.append(f"{indent}{step.path}: {step.label}" + (f"  [{method}]" if method else ""))
+            lines.append(f"{indent}    q12' = {readable(step.nngp)}")
+            lines.append(f"{indent}    t12' = {readable(step.ntk)}")
+            lines.append(f"{indent}    diagonal: q11' = {step.nngp_diag},  t11' = {step.ntk_diag}")
+
+
+def derivation_latex(d) -> str:
+    spec = d.spec
+    out = [r"\begin{align*}", rf"&\text{{{_latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
+           r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
+    _steps_latex(d.steps, out)
+    out.append(r"\end{align*}")
+    return "\n".join(out)
+
+
+def _latex(expr: sp.Expr) -> str:
+    return sp.latex(readable(expr), symbol_names=LATEX_NAMES)
+
+
+def _latex_text(text: str) -> str:
+    return text.replace("\\", "").replace("_", r"\_").replace("{", "").replace("}", "")
+
+
+def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
+    for step in steps:
+        if isinstance(step, RepeatStep):
+            out.append(rf"&\text{{repeat }} {sp.latex(step.count)} \text{{ times:}}\\")
+            _steps_latex(step.body, out)
+            out.append(r"&\text{end repeat}\\")
+        elif isinstance(step, ResidualStep):
+            out.append(rf"&\text{{residual block, scale }} {sp.latex(step.scale)}:\\")
+            _steps_latex(step.body, out)
+            out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
+        else:
+            out.append(rf"&\text{{{_latex_text(step.path)}: {_latex_text(step.label)}}}\\")
+            out.append(rf"q_{{12}}' &= {_latex(step.nngp)} \\")
+            out.append(rf"t_{{12}}' &= {_latex(step.ntk)} \\")
+
+
+def derivation_dict(d) -> dict:
+    spec = d.spec
+    return {
+        "name": spec.name,
+        "parameterization": spec.parameterization,
+        "sha256": spec.sha256,
+        "hyperparameters": d.hyperparameters,
+        "input": {"nngp": "<x, x'> / d", "ntk": "0"},
+        "steps": [_step_dict(step) for step in d.steps],
+    }
+
+
+def _step_dict(step: Step) -> dict:
+    if isinstance(step, RepeatStep):
+        return {"path": step.path, "kind": "repeat", "count": str(step.count), "body": [_step_dict(s) for s in step.body]}
+    if isinstance(step, ResidualStep):
+        return {"path": step.path, "kind": "residual", "scale": str(step.scale), "body": [_step_dict(s) for s in step.body]}
+    out = {"path": step.path, "kind": step.path.rsplit(".", 1)[-1], "label": step.label,
+           "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
+           "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}
+    if step.dual is not None:
+        out.update(method=step.dual.method, source=step.dual.source, error=step.dual.error)
+    return out

@@ -1,0 +1,57 @@
+"""Activations without a closed-form dual here: tanh, sigmoid, softplus, silu, elu, selu.
+
+Their duals stay symbolic as `GaussianExpectation(phi, phi, q11, q12, q22)` and are evaluated by the
+variance-fitted quadrature of `ntksym.codegen.prelude_quadrature` (error estimate in `QUADRATURE_ERROR`).
+phi and phi' are written in forms that never overflow (no exp of a large positive argument
+divided by another).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.codegen.cfunctions import expm1, log1p
+
+from ntksym.spec.schema import Activation
+from ntksym.symbolic.dual import Dual, GaussianExpectation, GaussianExpectationDiag
+from ntksym.symbolic.state import q11, q12, q22, u, v, x
+
+QUADRATURE_ERROR = 1e-10  # relative; see prelude_quadrature.py and tests/test_quadrature.py
+SOURCE = "variance-fitted Gaussian quadrature"
+
+SELU_SCALE = sp.Float(1.0507009873554804934193349852946)
+SELU_ALPHA = sp.Float(1.6732632423543772848170429916717)
+
+
+def _sigmoid(z: sp.Expr) -> sp.Expr:
+    return 1 / (1 + sp.exp(-z))
+
+
+# name -> (phi(x), phi'(x)) in overflow-free forms
+FUNCTIONS: dict[str, tuple[sp.Expr, sp.Expr]] = {
+    "tanh": (sp.tanh(x), 1 - sp.tanh(x) ** 2),
+    "sigmoid": (_sigmoid(x), _sigmoid(x) * _sigmoid(-x)),
+    "softplus": (sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(x))), _sigmoid(x)),
+    "silu": (x * _sigmoid(x), _sigmoid(x) * (1 + x * _sigmoid(-x))),
+    "elu": (sp.Piecewise((x, x > 0), (expm1(sp.Min(x, 0)), True)),
+            sp.Piecewise((1, x > 0), (sp.exp(sp.Min(x, 0)), True))),
+    "selu": (SELU_SCALE * sp.Piecewise((x, x > 0), (SELU_ALPHA * expm1(sp.Min(x, 0)), True)),
+             SELU_SCALE * sp.Piecewise((1, x > 0), (SELU_ALPHA * sp.exp(sp.Min(x, 0)), True))),
+}
+
+
+def quadrature_dual(phi: sp.Expr, dphi: sp.Expr, method: str = "quadrature") -> Dual:
+    """The dual of any activation phi(x) by quadrature, given phi and phi' in `x`."""
+    f, df = sp.Lambda(u, phi.subs(x, u)), sp.Lambda(u, dphi.subs(x, u))
+    fv, dfv = sp.Lambda(v, phi.subs(x, v)), sp.Lambda(v, dphi.subs(x, v))
+    return Dual(
+        GaussianExpectation(f, fv, q11, q12, q22),
+        GaussianExpectation(df, dfv, q11, q12, q22),
+        GaussianExpectationDiag(f, f, q11),
+        GaussianExpectationDiag(df, df, q11),
+        method, SOURCE, QUADRATURE_ERROR,
+    )
+
+
+def numerical(act: Activation) -> Dual:
+    phi, dphi = FUNCTIONS[act.name]
+    return quadrature_dual(phi, dphi)
