@@ -1,0 +1,1 @@
+"""The `ntksym` command line (installed as `ntksym.cli`)."""

@@ -1,0 +1,86 @@
+"""Option types and helpers shared by the commands."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from ntksym.codegen.load import write_atomic
+from ntksym.errors import InputError
+
+SpecArg = Annotated[Path, typer.Argument(help="Path of the YAML spec, e.g. specs/relu_mlp.yaml.", show_default=False)]
+X64Opt = Annotated[bool, typer.Option("--x64", help="Compute in float64 (default float32).")]
+
+
+def dtype_of(x64: bool) -> str:
+    return "float64" if x64 else "float32"
+
+
+def check_output(path: Path) -> Path:
+    """Refuse an output path that cannot be written, before any work is done."""
+    path = Path(path)
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise InputError(f"output {path} is a directory; give a file name such as {path / 'out.npz'}")
+    if not parent.exists():
+        raise InputError(f"output folder {parent} does not exist; create it first")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise InputError(f"cannot write {path}: permission denied; choose another output path")
+    return path
+
+
+def check_output_dir(path: Path) -> Path:
+    """An output folder: created if missing, refused if it cannot be written."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InputError(f"output {path} exists and is not a folder; choose a folder path")
+    parent = path if path.exists() else path.parent
+    if not parent.exists() or not os.access(parent, os.W_OK):
+        raise InputError(f"cannot write into {parent}; choose another output folder")
+    return path
+
+
+def load_array(path: Path, what: str, key: str | None = None) -> np.ndarray:
+    """An array from .npy, or from .npz (the array `key`, or its only array)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what}: file not found: {path}; check the path")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise InputError(f"{what}: cannot read {path} as .npy/.npz ({type(exc).__name__}); save it with numpy.save") from None
+    if isinstance(data, np.lib.npyio.NpzFile):
+        names = list(data.files)
+        if key is None and len(names) == 1:
+            key = names[0]
+        if key not in names:
+            raise InputError(f"{what}: {path} has no array `{key}` (it has {', '.join(names) or 'none'})")
+        return np.asarray(data[key])
+    return np.asarray(data)
+
+
+def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what}: file not found: {path}; check the path")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            if not isinstance(data, np.lib.npyio.NpzFile):
+                raise InputError(f"{what}: {path} is not an .npz archive; save it with numpy.savez(path, x=..., y=...)")
+            return {name: np.asarray(data[name]) for name in data.files}
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{what}: cannot read {path} as .npz ({type(exc).__name__})") from None
+
+
+def save_npz(path: Path, **arrays) -> None:
+    """Write an .npz atomically."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    write_atomic(Path(path), buffer.getvalue())

@@ -1,0 +1,53 @@
+"""One clear line on stderr and the right exit code for every failure; tracebacks only with --debug."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 raises the exceptions of its own bundled copy of click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # older typer uses click itself
+    from click import exceptions as click_exceptions
+
+from ntksym.errors import NtksymError
+
+
+class OneLineErrors(TyperGroup):
+    """A command group whose errors are one line: 2 for bad input, 1 for a failed computation."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        argv = list(sys.argv[1:] if args is None else args)
+        debug = "--debug" in argv
+        try:
+            result = super().main(argv, prog_name or "ntksym", complete_var, standalone_mode=False, **extra)
+        except (typer.Exit, click.exceptions.Exit) as exc:
+            sys.exit(exc.exit_code)
+        except click_exceptions.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `ntksym`: show the help
+                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+                sys.exit(0)
+            command = f" {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else ""
+            fail(f"{exc.format_message()} (see `ntksym{command} --help`)", 2)
+        except (typer.Abort, click.exceptions.Abort):
+            fail("aborted", 1)
+        except NtksymError as exc:
+            if debug:
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:
+            if debug:
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it", 1)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def fail(message: str, code: int) -> None:
+    first_line = " ".join(str(message).split())
+    click.echo(f"error: {first_line}", err=True)
+    sys.exit(code)
