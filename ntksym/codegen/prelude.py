@@ -3,6 +3,12 @@
 # shape (n1,), q22, t22 of shape (n2,), q12, t12 of shape (n1, n2).
 
 
+def _clamped_sqrt(a):
+    """sqrt(max(a, 0)) whose gradient at a <= 0 is 0 rather than infinite (NaN-free jax.grad)."""
+    positive = a > 0
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, a, 1)), 0)
+
+
 def _inputs(x1, x2):
     """Sigma^0 = <x, x'> / d, Theta^0 = 0; fan_in = d."""
     x1 = x1.reshape(x1.shape[0], -1)

@@ -67,6 +67,9 @@ class KernelPrinter(JaxPrinter):
     def _print_Abs(self, expr):
         return f"jnp.abs({self._print(expr.args[0])})"
 
+    def _print_ClampedSqrt(self, expr):
+        return f"_clamped_sqrt({self._print(expr.args[0])})"
+
     def _print_Lambda(self, expr):
         (var,) = expr.variables
         return f"lambda {self._print(var)}: {self._print(expr.expr)}"

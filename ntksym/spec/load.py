@@ -24,6 +24,7 @@ MAX_EXPR_CHARS = 4096
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "seq", "map"))
 TOP_LEVEL = ("ntksym", "name", "description", "parameterization", "input_shape", "hyperparameters", "layers")
 
 
@@ -66,7 +67,7 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
         try:
             root = loader.get_single_node()
             lines: dict[tuple, int] = {}
-            data = _Builder(loader, lines).build(root, ())
+            data = None if root is None else _Builder(loader, lines).build(root, ())
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
@@ -93,6 +94,9 @@ class _Builder:
         if self.count > MAX_NODES:
             raise SpecError(f"the spec has more than {MAX_NODES} YAML nodes (alias bomb?)")
         self.lines.setdefault(path, node.start_mark.line + 1)
+        if node.tag not in PLAIN_TAGS:
+            raise SpecError(f"YAML tag {node.tag} is not allowed in a spec; write plain values",
+                            line=node.start_mark.line + 1, path=path_text(path))
         if isinstance(node, yaml.MappingNode):
             out: dict = {}
             for key_node, value_node in node.value:
@@ -117,10 +121,12 @@ class _Validator:
         self.hyper: dict[str, float] = {}
 
     def error(self, path: tuple, message: str) -> SpecError:
+        # shown paths say `repeat.layers`; in the YAML, `layers` is the sibling of `repeat`
+        raw = tuple(p for i, p in enumerate(path) if not (p == "repeat" and path[i + 1:i + 2] == ("layers",)))
         line = None
-        for cut in range(len(path), -1, -1):  # the nearest ancestor that has a line
-            if path[:cut] in self.lines:
-                line = self.lines[path[:cut]]
+        for cut in range(len(raw), -1, -1):  # the nearest ancestor that has a line
+            if raw[:cut] in self.lines:
+                line = self.lines[raw[:cut]]
                 break
         return SpecError(message, file=self.source, line=line, path=path_text(path))
 

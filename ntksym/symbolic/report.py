@@ -19,7 +19,7 @@ LATEX_NAMES = {q11: "q_{11}", q12: "q_{12}", q22: "q_{22}", t11: "t_{11}", t12: 
 
 def readable(expr: sp.Expr) -> sp.Expr:
     """Angles as theta, clamped square roots as plain ones: for display only."""
-    return expr.subs(ANGLE, THETA).subs(SQRT_DET, sp.sqrt(q11 * q22 - q12**2))
+    return expr.subs(ANGLE, THETA).subs(SQRT_DET, sp.sqrt(q11 * q22 - q12**2, evaluate=False))
 
 
 def _method(dual: Dual | None) -> str:

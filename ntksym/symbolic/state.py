@@ -18,8 +18,44 @@ fan_in = sp.Symbol("fan_in", positive=True)
 u, v = sp.symbols("u v", real=True)
 x = sp.Symbol("x", real=True)
 
+
+
+class ClampedSqrt(sp.Function):
+    """sqrt(max(a, 0)), with a zero (not infinite) derivative at a = 0 in the generated code.
+
+    Rounding can make q11 q22 - q12^2 slightly negative, and on the diagonal it is exactly zero, where the
+    plain square root's gradient is infinite and `jax.grad` of a kernel would be NaN.
+    """
+
+    nargs = 1
+
+    @classmethod
+    def eval(cls, arg):
+        if arg.is_number:
+            return sp.sqrt(sp.Max(arg, 0))
+        return None
+
+    @staticmethod
+    def _imp_(a):  # for sympy.lambdify on derived expressions (numpy)
+        import numpy as np
+
+        return np.sqrt(np.maximum(a, 0))
+
+    def _eval_is_nonnegative(self):
+        return True
+
+    def _eval_is_real(self):
+        return True
+
+    def _sympystr(self, printer):
+        return f"sqrt({printer.doprint(self.args[0])})"
+
+    def _latex(self, printer):
+        return r"\sqrt{" + printer.doprint(self.args[0]) + "}"
+
+
 # sqrt(q11 q22 - q12^2), clamped at zero so rounding never takes a square root of a negative.
-SQRT_DET = sp.sqrt(sp.Max(q11 * q22 - q12**2, 0))
+SQRT_DET = ClampedSqrt(q11 * q22 - q12**2)
 # The angle between the two inputs' features, arccos(rho) in [0, pi], computed stably
 # as arctan2(sqrt(det), q12) (THEORY.md, numerical stability).
 ANGLE = sp.atan2(SQRT_DET, q12)
