@@ -29,7 +29,6 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check ntksym cli tests benchmarks examples
-	$(BIN)/ruff format --check ntksym cli tests benchmarks examples
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-
-from ntksym._version import __version__
 from ntksym.cli import compile as compile_cmd
 from ntksym.cli import derive, kernel, schema, validate
 from ntksym.cli.errors import OneLineErrors
+
+from ntksym._version import __version__
 
 app = typer.Typer(
     cls=OneLineErrors,

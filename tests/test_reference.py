@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import yaml
+from conftest import DATA  # noqa: F401
 
 import ntksym
-from conftest import DATA  # noqa: F401
 
 QUADRATURE = {"tanh", "sigmoid", "softplus", "silu"}
 

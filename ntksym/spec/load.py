@@ -259,7 +259,8 @@ class _Validator:
         if isinstance(value, str):
             value = {"name": value}
         if not isinstance(value, dict):
-            raise self.error(path, f"expected an activation name (e.g. `relu`), `{{name: erf, a: 2}}` or `{{expr: \"...\"}}`, got {_kind(value)}")
+            raise self.error(path, "expected an activation name (e.g. `relu`), `{name: erf, a: 2}` or "
+                             f"`{{expr: \"...\"}}`, got {_kind(value)}")
         if "expr" in value:
             self.unknown_keys(value, ("expr",), path)
             text = value["expr"]

@@ -6,7 +6,6 @@ A number field holds a float or a `Ref` to a hyperparameter; nothing here is eva
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass(frozen=True)
@@ -19,8 +18,8 @@ class Ref:
         return self.name
 
 
-Number = Union[float, Ref]
-Count = Union[int, Ref]
+Number = float | Ref
+Count = int | Ref
 
 
 @dataclass(frozen=True)
@@ -92,7 +91,7 @@ class Flatten:
     path: str = field(default="", compare=False)
 
 
-Layer = Union[Dense, Activation, Repeat, Residual, LayerNorm, Conv, AvgPool, GlobalAvgPool, Flatten]
+Layer = Dense | Activation | Repeat | Residual | LayerNorm | Conv | AvgPool | GlobalAvgPool | Flatten
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from ntksym.symbolic.state import symbol_for, t11, t12
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
 from ntksym.symbolic.values import to_sympy
 
+
 @dataclass(frozen=True)
 class Derivation:
     """The layerwise NNGP/NTK recursion of a spec, as SymPy expressions."""

@@ -10,7 +10,7 @@ import sympy as sp
 
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.state import ANGLE, SQRT_DET, fan_in, q11, q12, q22, t11, t12
-from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+from ntksym.symbolic.steps import RepeatStep, ResidualStep, Step
 
 THETA = sp.Symbol("theta")
 LATEX_NAMES = {q11: "q_{11}", q12: "q_{12}", q22: "q_{22}", t11: "t_{11}", t12: "t_{12}",

@@ -7,7 +7,6 @@ each input's own (q11, t11) to (q11', t11'): every layer of a fully-connected ne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 import sympy as sp
 
@@ -42,7 +41,7 @@ class ResidualStep:
     body: tuple[Step, ...]
 
 
-Step = Union[EntrywiseStep, RepeatStep, ResidualStep]
+Step = EntrywiseStep | RepeatStep | ResidualStep
 
 
 def iter_entrywise(steps: tuple[Step, ...]):

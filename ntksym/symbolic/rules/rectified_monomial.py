@@ -10,7 +10,7 @@ On the diagonal, J_n(0) = pi (2n-1)!!, so E(x, x) = (2n-1)!! q11^n / 2.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -22,7 +22,7 @@ SOURCE = "arc-cosine kernel of degree n (Cho & Saul 2009)"
 _theta = sp.Symbol("theta", positive=True)
 
 
-@lru_cache(maxsize=None)
+@cache
 def angular_part(n: int) -> sp.Expr:
     """J_n(theta), simplified."""
     f = (sp.pi - _theta) / sp.sin(_theta)
