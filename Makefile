@@ -15,6 +15,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	mkdir -p build
 	$(BIN)/ntksym validate specs/relu_mlp.yaml
 	$(BIN)/ntksym derive specs/relu_mlp.yaml
 	$(BIN)/ntksym compile specs/relu_mlp.yaml -o build/relu_mlp_kernel.py
