@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -24,15 +23,15 @@ class OneLineErrors(TyperGroup):
         debug = "--debug" in argv
         try:
             result = super().main(argv, prog_name or "ntksym", complete_var, standalone_mode=False, **extra)
-        except (typer.Exit, click.exceptions.Exit) as exc:
+        except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except click_exceptions.UsageError as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `ntksym`: show the help
-                click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+                typer.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
                 sys.exit(0)
             command = f" {exc.ctx.command_path.split(' ', 1)[1]}" if exc.ctx and " " in exc.ctx.command_path else ""
             fail(f"{exc.format_message()} (see `ntksym{command} --help`)", 2)
-        except (typer.Abort, click.exceptions.Abort):
+        except typer.Abort:
             fail("aborted", 1)
         except NtksymError as exc:
             if debug:
@@ -49,5 +48,5 @@ class OneLineErrors(TyperGroup):
 
 def fail(message: str, code: int) -> None:
     first_line = " ".join(str(message).split())
-    click.echo(f"error: {first_line}", err=True)
+    typer.echo(f"error: {first_line}", err=True)
     sys.exit(code)
