@@ -17,8 +17,10 @@ from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
 from ntksym.symbolic.values import to_sympy
 
-NOT_ANALYSED = ("the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
-                "dense + activation layers")
+NOT_ANALYSED = (
+    "the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
+    "dense + activation layers"
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,10 @@ def find_block(derivation) -> Block:
     if len(run) >= 2:
         return _block(derivation.spec, run[0][0].path, run[0], sp.Integer(len(run)))
     detail = "; ".join(reasons) if reasons else "the spec has no repeat of dense + activation"
-    raise DerivationError(f"not analysed: {detail}. {NOT_ANALYSED} (e.g. `- repeat: 8` with "
-                          "`layers: [{dense: ...}, {activation: tanh}]`)")
+    raise DerivationError(
+        f"not analysed: {detail}. {NOT_ANALYSED} (e.g. `- repeat: 8` with "
+        "`layers: [{dense: ...}, {activation: tanh}]`)"
+    )
 
 
 def _kind(step: Step) -> str:
@@ -83,7 +87,7 @@ def _pairs(body: tuple[Step, ...]) -> tuple[list[tuple[EntrywiseStep, EntrywiseS
 
 
 def _same(p: tuple[EntrywiseStep, EntrywiseStep], r: tuple[EntrywiseStep, EntrywiseStep]) -> bool:
-    return all(a.nngp == b.nngp and a.nngp_diag == b.nngp_diag for a, b in zip(p, r))
+    return all(a.nngp == b.nngp and a.nngp_diag == b.nngp_diag for a, b in zip(p, r, strict=True))
 
 
 def _longest_run(steps: tuple[Step, ...]) -> list[tuple[EntrywiseStep, EntrywiseStep]]:

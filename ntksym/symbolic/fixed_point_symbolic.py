@@ -15,7 +15,7 @@ from functools import lru_cache
 import sympy as sp
 
 from ntksym.symbolic.depth_block import Block
-from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
+from ntksym.symbolic.dual import GaussianExpectationDiag
 from ntksym.symbolic.state import ANGLE, SQRT_DET, q11, q12, q22
 
 Q = sp.Symbol("q", positive=True)
@@ -40,8 +40,9 @@ class SymbolicForms:
     critical_only_b0: bool = False  # w_std_critical holds at b_std = 0 only
 
     def as_strings(self) -> dict[str, str | None]:
-        return {k: None if v is None else (v if isinstance(v, str) else str(v))
-                for k, v in self.__dict__.items()}
+        return {
+            k: None if v is None else (v if isinstance(v, str) else str(v)) for k, v in self.__dict__.items()
+        }
 
 
 def display_symbols(block: Block) -> tuple[sp.Expr, sp.Expr]:
@@ -59,9 +60,11 @@ def readable(expr: sp.Expr) -> sp.Expr:
 
 def at_zero_variance(expr: sp.Expr) -> sp.Expr:
     """A diagonal expression at q11 = 0: E[f(u) g(u)] with u = 0 is f(0) g(0)."""
+
     def zero(node):
         f, g = node.args[0], node.args[1]
         return f.expr.subs(f.variables[0], 0) * g.expr.subs(g.variables[0], 0)
+
     replaced = expr.replace(lambda e: isinstance(e, GaussianExpectationDiag), zero)
     return sp.simplify(replaced.subs(q11, 0))
 
@@ -84,22 +87,34 @@ def symbolic_forms(block: Block) -> SymbolicForms:
 
 
 def _solve_length_map(length_map: sp.Expr) -> sp.Expr | None:
+    """q* = B / (1 - A) when the length map is affine, A q + B (piecewise-linear phi, identity)."""
     if length_map.has(GaussianExpectationDiag) or not length_map.is_polynomial(Q):
         return None
-    if sp.degree(length_map, Q) > 2:
+    poly = sp.Poly(length_map, Q)
+    if poly.degree() != 1:
         return None
-    roots = sp.solve(sp.Eq(Q, length_map), Q)
-    roots = [r for r in roots if r.is_real is not False]
-    return sp.simplify(roots[0]) if len(roots) == 1 else None
+    A, B = poly.all_coeffs()
+    return B / (1 - A)
+
+
+def _linear_root(expr: sp.Expr, x: sp.Symbol) -> sp.Expr | None:
+    """The root of expr = 0 when expr is affine in x."""
+    if not expr.is_polynomial(x):
+        return None
+    poly = sp.Poly(expr, x)
+    if poly.degree() != 1:
+        return None
+    a, b = poly.all_coeffs()
+    return -b / a
 
 
 def _critical(block: Block, b, chi_1: sp.Expr, q_star: sp.Expr | None, w) -> tuple[sp.Expr | None, bool]:
     """(w_std at the edge of chaos, whether that holds at b_std = 0 only)."""
     if q_star is not None:  # e.g. ReLU: chi_1 = w^2/2 whatever b (q* diverges there unless b = 0)
         w2 = sp.Symbol("W2", positive=True)
-        sol = sp.solve(sp.Eq(chi_1.subs(w, sp.sqrt(w2)), 1), w2)
-        if len(sol) == 1 and not sol[0].has(Q_STAR):
-            return sp.sqrt(sol[0]), False
+        root = _linear_root(chi_1.subs(w, sp.sqrt(w2)) - 1, w2)
+        if root is not None and not root.has(Q_STAR) and root.is_positive:
+            return sp.sqrt(root), False
     if at_zero_variance(block.dual.nngp_diag) == 0:
         D0 = at_zero_variance(block.dual.ntk_factor_diag)
         if D0.is_positive:

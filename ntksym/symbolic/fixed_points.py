@@ -47,7 +47,19 @@ class FixedPoints:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        keys = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "phase", "chi_q", "w_std", "b_std", "block")
+        keys = (
+            "q_star",
+            "chi_1",
+            "c_star",
+            "chi_c",
+            "xi_q",
+            "xi_c",
+            "phase",
+            "chi_q",
+            "w_std",
+            "b_std",
+            "block",
+        )
         out = {k: _json_number(getattr(self, k)) for k in keys}
         out["notes"] = list(self.notes)
         out["ntk"] = {k: _json_number(v) for k, v in self.ntk.to_dict().items()}
@@ -81,8 +93,10 @@ class Analysis:
         values = dict(derivation.hyperparameters)
         for name, value in overrides.items():
             if name not in values:
-                raise InputError(f"unknown hyperparameter `{name}`{did_you_mean(name, values)}; "
-                                 f"the spec has: {', '.join(values) or 'none'}")
+                raise InputError(
+                    f"unknown hyperparameter `{name}`{did_you_mean(name, values)}; "
+                    f"the spec has: {', '.join(values) or 'none'}"
+                )
             values[name] = float(value)
         self.values = {symbol_for(k): v for k, v in values.items()}
         what = f"{self.block.activation.path}"
@@ -94,15 +108,19 @@ class Analysis:
     def _number(self, expr: sp.Expr, what: str) -> float:
         value = expr.xreplace({k: sp.Float(v) for k, v in self.values.items()})
         if value.free_symbols:
-            raise DerivationError(f"{self.block.dense.path}.{what}: no value for {value}; add it to `hyperparameters`")
+            raise DerivationError(
+                f"{self.block.dense.path}.{what}: no value for {value}; add it to `hyperparameters`"
+            )
         return float(value)
 
     def check_sweepable(self) -> None:
         used = self.block.dual.nngp.free_symbols | self.block.dual.nngp_diag.free_symbols
         shared = {s for s in (self.block.w, self.block.b) if isinstance(s, sp.Symbol) and s in used}
         if shared:
-            raise DerivationError(f"cannot sweep {', '.join(map(str, shared))}: the activation "
-                                  f"{self.block.activation.path} depends on it too; give the dense layer its own")
+            raise DerivationError(
+                f"cannot sweep {', '.join(map(str, shared))}: the activation "
+                f"{self.block.activation.path} depends on it too; give the dense layer its own"
+            )
 
     def fixed_points(self, w: float | None = None, b: float | None = None) -> FixedPoints:
         w = self.w if w is None else float(w)
@@ -113,34 +131,73 @@ class Analysis:
         notes: list[str] = []
         if status == mf.NONE:
             notes.append("the length map has no finite fixed point: q grows without bound with depth")
-            return FixedPoints(w, b, None, None, None, None, None, None, None, "no finite fixed point",
-                               ntk_depth("none", None, None, None), self.forms, self.block.path, tuple(notes))
+            return FixedPoints(
+                w,
+                b,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                "no finite fixed point",
+                ntk_depth("none", None, None, None),
+                self.forms,
+                self.block.path,
+                tuple(notes),
+            )
         q_eval = q
         if status == mf.MARGINAL:
-            notes.append("every q is a fixed point (the length map is the identity); q* is the input's own variance")
+            notes.append(
+                "every q is a fixed point (the length map is the identity); q* is the input's own variance"
+            )
             q_eval = 1.0
         phase = "edge of chaos" if abs(chi - 1) <= EDGE_RTOL else ("ordered" if chi < 1 else "chaotic")
         chi_q = float(w2 * self.nd.dV(np.array(q_eval)))
         if status == mf.ZERO:
             chi_q = chi  # Stein: V'(0) = phi'(0)^2 + phi(0) phi''(0), and phi(0) = 0 here
-            notes.append("q* = 0: the signal vanishes with depth; correlations then follow the normalised map "
-                         "c -> E[phi(u)phi(v)] / E[phi(u)^2] as q -> 0, so c* is not defined")
+            notes.append(
+                "q* = 0: the signal vanishes with depth; correlations then follow the normalised map "
+                "c -> E[phi(u)phi(v)] / E[phi(u)^2] as q -> 0, so c* is not defined"
+            )
             c_star, chi_c = None, chi
         else:
             c_star = mf.solve_c_star(self.nd, w2, b2, q_eval, chi)
             chi_c = float(w2 * self.nd.Cp(q_eval, np.array(c_star)))
-        eoc = self._eoc_approach(w2, b2, q_eval, status) if phase == "edge of chaos" and status != mf.ZERO else None
-        return FixedPoints(w, b, None if status == mf.MARGINAL else q, chi, c_star, chi_c, chi_q,
-                           mf.depth_scale(chi_q), mf.depth_scale(chi_c), phase,
-                           ntk_depth(phase, chi, chi_c, eoc), self.forms, self.block.path, tuple(notes))
+        eoc = (
+            self._eoc_approach(w2, b2, q_eval, status)
+            if phase == "edge of chaos" and status != mf.ZERO
+            else None
+        )
+        return FixedPoints(
+            w,
+            b,
+            None if status == mf.MARGINAL else q,
+            chi,
+            c_star,
+            chi_c,
+            chi_q,
+            mf.depth_scale(chi_q),
+            mf.depth_scale(chi_c),
+            phase,
+            ntk_depth(phase, chi, chi_c, eoc),
+            self.forms,
+            self.block.path,
+            tuple(notes),
+        )
 
     def _eoc_approach(self, w2: float, b2: float, q: float, status: int):
         dual = self.block.dual
         if status == mf.MARGINAL and b2 == 0 and dual.is_closed_form:
             w, b = self.forms.w, self.forms.b
-            D1 = sp.simplify(dual.ntk_factor_diag.subs(q11, 1)).xreplace({k: sp.Float(v) for k, v in self.values.items()})
+            D1 = sp.simplify(dual.ntk_factor_diag.subs(q11, 1)).xreplace(
+                {k: sp.Float(v) for k, v in self.values.items()}
+            )
             corr = self.forms.correlation_map.subs({w: sp.sqrt(1 / D1), b: 0, Q_STAR: 1})
-            found = eoc_symbolic(corr.xreplace({k: sp.Float(v) for k, v in self.values.items()}), sp.Symbol("c", real=True))
+            found = eoc_symbolic(
+                corr.xreplace({k: sp.Float(v) for k, v in self.values.items()}), sp.Symbol("c", real=True)
+            )
             if found is not None:
                 return found
         return eoc_approach(self.nd, w2, b2, q)

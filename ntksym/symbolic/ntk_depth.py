@@ -49,18 +49,40 @@ class NTKDepth:
 def ntk_depth(phase: str, chi_1: float | None, chi_c: float | None, eoc: tuple | None) -> NTKDepth:
     if phase == "ordered":
         rate = chi_1
-        return NTKDepth("freeze", "constant matrix (all entries equal)", 1.0, rate, _scale(rate),
-                        f"exponential: distance ~ l * {rate:.6g}^l")
+        return NTKDepth(
+            "freeze",
+            "constant matrix (all entries equal)",
+            1.0,
+            rate,
+            _scale(rate),
+            f"exponential: distance ~ l * {rate:.6g}^l",
+        )
     if phase == "chaotic":
         rate = max(abs(chi_c), 1.0) / chi_1
-        return NTKDepth("chaos", "Kronecker delta (identity matrix)", 0.0, rate, _scale(rate),
-                        f"exponential: off-diagonal ~ {rate:.6g}^l")
+        return NTKDepth(
+            "chaos",
+            "Kronecker delta (identity matrix)",
+            0.0,
+            rate,
+            _scale(rate),
+            f"exponential: off-diagonal ~ {rate:.6g}^l",
+        )
     if phase == "edge of chaos" and eoc is not None:
         p, A, symbolic = eoc
         exponent, lam = 1.0 / (p - 1.0), (p - 1.0) / (2.0 * p - 1.0)
-        text = f"polynomial: 1 - c_l ~ {symbolic or f'{A:.6g}'} / l^{exponent:g}; NTK off-diagonal -> {lam:.6g} like 1/l"
-        return NTKDepth("edge of chaos", f"constant {lam:.6g} off the diagonal, 1 on it", lam, None, None, text,
-                        exponent, A, symbolic)
+        constant = symbolic or f"{A:.6g}"
+        text = f"polynomial: 1 - c_l ~ {constant} / l^{exponent:g}; NTK off-diagonal -> {lam:.6g} like 1/l"
+        return NTKDepth(
+            "edge of chaos",
+            f"constant {lam:.6g} off the diagonal, 1 on it",
+            lam,
+            None,
+            None,
+            text,
+            exponent,
+            A,
+            symbolic,
+        )
     return NTKDepth("undetermined", "not determined (no finite fixed point, or q* = 0)", None, None, None, "")
 
 
@@ -72,13 +94,15 @@ def eoc_approach(nd: NumericDual, w2: float, b2: float, q: float) -> tuple[float
     """(p, A, None) from the correlation map near c = 1: e - (1 - c'(1 - e)) = k e^p, measured at two
     small e, p snapped to the nearest half-integer (the analytic structure: kink 3/2, smooth 2), then
     k extrapolated in e (Richardson, next order e^(p-1) for a kink, e for smooth phi)."""
+
     def gap(e: float) -> float:
         c1 = (w2 * float(nd.C(q, np.array(1.0 - e))) + b2) / q
         return c1 - (1.0 - e)  # = k e^p + ...
+
     g = [gap(e) for e in EPS]
     p_raw = np.log(g[0] / g[1]) / np.log(EPS[0] / EPS[1])
     p = round(2 * p_raw) / 2
-    k = [gi / e**p for gi, e in zip(g, EPS)]
+    k = [gi / e**p for gi, e in zip(g, EPS, strict=True)]
     r = (EPS[1] / EPS[0]) ** (p - 1 if p < 2 else 1.0)
     k_ext = (k[1] - r * k[0]) / (1 - r)
     return p, ((p - 1) * k_ext) ** (-1 / (p - 1)), None
@@ -91,8 +115,9 @@ def eoc_symbolic(corr_map: sp.Expr, c: sp.Symbol) -> tuple[float, float, str] | 
     s = sp.Symbol("s", positive=True)
     # acos(c) = 2 asin(sqrt((1 - c)/2)) and sqrt(1 - c^2) = s sqrt(2 - s^2): SymPy expands these fast.
     expr = corr_map.replace(sp.acos, lambda a: 2 * sp.asin(sp.sqrt((1 - a) / 2))).subs(c, 1 - s**2)
-    expr = expr.replace(lambda e: isinstance(e, sp.Pow) and e.exp == sp.Rational(1, 2),
-                        lambda e: sp.sqrt(sp.factor(e.base)))
+    expr = expr.replace(
+        lambda e: isinstance(e, sp.Pow) and e.exp == sp.Rational(1, 2), lambda e: sp.sqrt(sp.factor(e.base))
+    )
     try:
         series = sp.series(expr, s, 0, 4).removeO()
     except Exception:  # noqa: BLE001 - SymPy gives up in many ways; the numeric estimate stands

@@ -38,7 +38,7 @@ def compile_expr(expr: sp.Expr) -> ArrayFn:
     """`expr` in q11, q12, q22 (and quadrature nodes) as a function of numpy arrays."""
     nodes = sorted(expr.atoms(GaussianExpectation, GaussianExpectationDiag), key=sp.default_sort_key)
     dummies = [sp.Dummy(f"E{i}") for i in range(len(nodes))]
-    outer = _lambdify(_STATE + tuple(dummies), expr.xreplace(dict(zip(nodes, dummies))))
+    outer = _lambdify(_STATE + tuple(dummies), expr.xreplace(dict(zip(nodes, dummies, strict=True))))
     node_fns = [_node_fn(node) for node in nodes]
 
     def evaluate(a, b=0.0, c=0.0) -> np.ndarray:
@@ -83,7 +83,9 @@ class NumericDual:
         D = compile_expr(substitute(dual.ntk_factor_diag, values, what))
         C2 = compile_expr(substitute(dual.nngp, values, what))
         Cp2 = compile_expr(substitute(dual.ntk_factor, values, what))
-        return cls(V, D, lambda q, c: C2(q, c * q, q), lambda q, c: Cp2(q, c * q, q), _derivative(nngp_diag, V))
+        return cls(
+            V, D, lambda q, c: C2(q, c * q, q), lambda q, c: Cp2(q, c * q, q), _derivative(nngp_diag, V)
+        )
 
 
 def _derivative(nngp_diag: sp.Expr, V: ArrayFn) -> ArrayFn:
@@ -91,8 +93,11 @@ def _derivative(nngp_diag: sp.Expr, V: ArrayFn) -> ArrayFn:
     node E[f(u)^2]; otherwise a Richardson-extrapolated central difference."""
     if not nngp_diag.has(GaussianExpectationDiag):
         return compile_expr(sp.diff(nngp_diag, q11))
-    if isinstance(nngp_diag, GaussianExpectationDiag) and nngp_diag.args[0] == nngp_diag.args[1] \
-            and nngp_diag.args[2] == q11:
+    if (
+        isinstance(nngp_diag, GaussianExpectationDiag)
+        and nngp_diag.args[0] == nngp_diag.args[1]
+        and nngp_diag.args[2] == q11
+    ):
         lam = nngp_diag.args[0]
         f = _lambdify((lam.variables[0],), lam.expr)
         return lambda q: gq.expect_score(f, q)

@@ -22,8 +22,16 @@ def first_crossing(values: np.ndarray) -> np.ndarray:
     return np.where(found, np.argmax(change, axis=-1), -1)
 
 
-def refine(fn: ArrayFn, lo: np.ndarray, hi: np.ndarray, f_lo: np.ndarray, f_hi: np.ndarray,
-           rtol: float = 4e-16, atol: float = 1e-300, maxiter: int = 200) -> np.ndarray:
+def refine(
+    fn: ArrayFn,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    f_lo: np.ndarray,
+    f_hi: np.ndarray,
+    rtol: float = 4e-16,
+    atol: float = 1e-300,
+    maxiter: int = 200,
+) -> np.ndarray:
     """Roots of fn in [lo, hi] elementwise, given f_lo, f_hi of opposite signs (or one of them 0)."""
     a, b = np.array(lo, dtype=float), np.array(hi, dtype=float)
     fa, fb = np.array(f_lo, dtype=float), np.array(f_hi, dtype=float)
