@@ -54,6 +54,24 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
+    def fixed_points(self, **hyperparameter_overrides: float):
+        """Depth analysis at the spec's values (or overrides): q*, chi_1, c*, chi_c, xi_q, xi_c, phase."""
+        from ntksym.symbolic.fixed_points import fixed_points
+
+        return fixed_points(self, **hyperparameter_overrides)
+
+    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float):
+        """The critical w_std (chi_1 = 1) at b_std (default: the spec's)."""
+        from ntksym.symbolic.fixed_points import edge_of_chaos
+
+        return edge_of_chaos(self, b_std, **hyperparameter_overrides)
+
+    def critical_curve(self, b_values, **hyperparameter_overrides: float):
+        """The edge of chaos w_std(b_std) for each of b_values (NaN where chi_1 never reaches 1)."""
+        from ntksym.symbolic.fixed_points import critical_curve
+
+        return critical_curve(self, b_values, **hyperparameter_overrides)
+
 
 def derive(spec: s.Spec) -> Derivation:
     """Derive the layerwise kernel recursions of `spec`."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.state import ANGLE, SQRT_DET, fan_in, q11, q12, q22, t11, t12
 from ntksym.symbolic.steps import RepeatStep, ResidualStep, Step
@@ -42,6 +43,7 @@ def derivation_text(d) -> str:
     _steps_text(d.steps, lines, indent="")
     if d.hyperparameters:
         lines.append("hyperparameters: " + ", ".join(f"{k} = {v:g}" for k, v in d.hyperparameters.items()))
+    lines += depth_text(d)
     return "\n".join(lines)
 
 
@@ -67,6 +69,7 @@ def derivation_latex(d) -> str:
     out = [r"\begin{align*}", rf"&\text{{{_latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
     _steps_latex(d.steps, out)
+    out += depth_latex(d)
     out.append(r"\end{align*}")
     return "\n".join(out)
 
@@ -104,6 +107,7 @@ def derivation_dict(d) -> dict:
         "hyperparameters": d.hyperparameters,
         "input": {"nngp": "<x, x'> / d", "ntk": "0"},
         "steps": [_step_dict(step) for step in d.steps],
+        **depth_dict(d),
     }
 
 

@@ -1,0 +1,125 @@
+"""Find the block whose depth behaviour the mean-field analysis describes.
+
+Analysed: a `repeat` whose body is dense + activation (in either order), or several identical such
+pairs; without a repeat, a run of at least two identical dense + activation pairs. Anything else
+(residual blocks, layer norm, pairs that differ) is refused with a `DerivationError` saying why.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ntksym.errors import DerivationError
+from ntksym.spec import schema as s
+from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+from ntksym.symbolic.values import to_sympy
+
+NOT_ANALYSED = (
+    "the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
+    "dense + activation layers"
+)
+
+
+@dataclass(frozen=True)
+class Block:
+    """One dense + activation pair of the repeated block: q -> w^2 V(q) + b^2 (pre-activations)."""
+
+    path: str  # the repeat's (or the first pair's) key path
+    dense: s.Dense
+    activation: s.Activation
+    dual: Dual
+    w: sp.Expr  # w_std: a hyperparameter's symbol or a number
+    b: sp.Expr  # b_std (0 when the layer has no bias)
+    depth: sp.Expr  # how many pairs: the repeat count times pairs per body, or the run's length
+
+    @property
+    def has_bias(self) -> bool:
+        return self.dense.b_std is not None
+
+
+def find_block(derivation) -> Block:
+    """The analysed block of a derivation, or a DerivationError saying why there is none."""
+    reasons: list[str] = []
+    for step in derivation.steps:
+        if isinstance(step, RepeatStep):
+            pairs, why = _pairs(step.body)
+            if pairs:
+                return _block(derivation.spec, step.path, pairs[0], step.count * len(pairs))
+            reasons.append(f"{step.path}: {why}")
+    run = _longest_run(derivation.steps)
+    if len(run) >= 2:
+        return _block(derivation.spec, run[0][0].path, run[0], sp.Integer(len(run)))
+    detail = "; ".join(reasons) if reasons else "the spec has no repeat of dense + activation"
+    raise DerivationError(
+        f"not analysed: {detail}. {NOT_ANALYSED} (e.g. `- repeat: 8` with "
+        "`layers: [{dense: ...}, {activation: tanh}]`)"
+    )
+
+
+def _kind(step: Step) -> str:
+    if isinstance(step, RepeatStep):
+        return "repeat"
+    if isinstance(step, ResidualStep):
+        return "residual"
+    return step.path.rsplit(".", 1)[-1]
+
+
+def _pairs(body: tuple[Step, ...]) -> tuple[list[tuple[EntrywiseStep, EntrywiseStep]], str]:
+    kinds = [_kind(step) for step in body]
+    others = sorted({k for k in kinds if k not in ("dense", "activation")})
+    if others:
+        return [], f"its body has {', '.join(others)} (not analysed)"
+    if len(body) % 2 or not kinds:
+        return [], "its body is not a sequence of dense + activation pairs"
+    first = kinds[0]
+    pairs = []
+    for i in range(0, len(body), 2):
+        if kinds[i] != first or kinds[i + 1] == first:
+            return [], "its body does not alternate dense and activation layers"
+        pair = (body[i], body[i + 1]) if first == "dense" else (body[i + 1], body[i])
+        pairs.append(pair)
+    if any(not _same(p, pairs[0]) for p in pairs[1:]):
+        return [], "its dense + activation pairs differ (each pair would have its own fixed point)"
+    return pairs, ""
+
+
+def _same(p: tuple[EntrywiseStep, EntrywiseStep], r: tuple[EntrywiseStep, EntrywiseStep]) -> bool:
+    return all(a.nngp == b.nngp and a.nngp_diag == b.nngp_diag for a, b in zip(p, r, strict=True))
+
+
+def _longest_run(steps: tuple[Step, ...]) -> list[tuple[EntrywiseStep, EntrywiseStep]]:
+    best: list = []
+    for start in range(len(steps) - 1):
+        run: list = []
+        i = start
+        while i + 1 < len(steps) and _kind(steps[i]) == "dense" and _kind(steps[i + 1]) == "activation":
+            pair = (steps[i], steps[i + 1])
+            if run and not _same(pair, run[0]):
+                break
+            run.append(pair)
+            i += 2
+        if len(run) > len(best):
+            best = run
+    return best
+
+
+def _layer_at(layers: tuple[s.Layer, ...], path: str) -> s.Layer | None:
+    for layer in layers:
+        if layer.path == path:
+            return layer
+        if isinstance(layer, (s.Repeat, s.Residual)):
+            found = _layer_at(layer.layers, path)
+            if found is not None:
+                return found
+    return None
+
+
+def _block(spec: s.Spec, path: str, pair: tuple[EntrywiseStep, EntrywiseStep], depth: sp.Expr) -> Block:
+    dense, act = _layer_at(spec.layers, pair[0].path), _layer_at(spec.layers, pair[1].path)
+    if not isinstance(dense, s.Dense) or not isinstance(act, s.Activation) or pair[1].dual is None:
+        raise DerivationError(f"{path}: internal error: cannot locate the block's layers in the spec")
+    b = sp.Integer(0) if dense.b_std is None else to_sympy(dense.b_std)
+    return Block(path, dense, act, pair[1].dual, to_sympy(dense.w_std), b, depth)

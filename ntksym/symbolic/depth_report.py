@@ -1,0 +1,103 @@
+"""The depth analysis in a derivation's text, LaTeX and JSON reports (Poole et al. 2016;
+Schoenholz et al. 2017; Jacot et al. 2019). Where the spec is not analysed, the reason is shown."""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from ntksym.errors import NtksymError
+from ntksym.symbolic.fixed_point_symbolic import C_STAR, Q_STAR, C, Q
+
+LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
+
+
+def analyse(d):
+    """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason)."""
+    from ntksym.symbolic.fixed_points import Analysis
+
+    try:
+        analysis = Analysis(d, {})
+        fp = analysis.fixed_points()
+        analysis.check_sweepable()
+        return fp, analysis.edge_of_chaos()
+    except NtksymError as exc:
+        return None, str(exc)
+    except (ArithmeticError, ValueError) as exc:  # a numerical failure must not break `derive`
+        return None, f"numerical failure in the depth analysis: {type(exc).__name__}: {exc}"
+
+
+def depth_dict(d) -> dict:
+    fp, eoc = analyse(d)
+    if fp is None:
+        return {
+            "fixed_point": {"applies": False, "reason": eoc},
+            "edge_of_chaos": {"applies": False, "reason": eoc},
+        }
+    return {"fixed_point": fp.to_dict(), "edge_of_chaos": eoc.to_dict()}
+
+
+def _num(v) -> str:
+    if v is None:
+        return "none"
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def depth_text(d) -> list[str]:
+    fp, eoc = analyse(d)
+    if fp is None:
+        return ["depth analysis: " + eoc]
+    f = fp.symbolic
+    lines = [
+        f"depth analysis of {fp.block} (mean field: Poole et al. 2016, Schoenholz et al. 2017):",
+        f"  length map   q' = {f.length_map}",
+        f"  q*           = {_num(fp.q_star)}"
+        + (f"   [closed form: {f.q_star}]" if f.q_star is not None else ""),
+        f"  chi_1        = {_num(fp.chi_1)}   [{f.chi_1}]",
+        f"  correlation  c' = {f.correlation_map}",
+        f"  c*           = {_num(fp.c_star)}",
+        f"  chi_c        = {_num(fp.chi_c)}   [{f.chi_c} at c*]",
+        f"  xi_q         = {_num(fp.xi_q)}   [-1/log(w^2 dV/dq at q*), slope {_num(fp.chi_q)}]",
+        f"  xi_c         = {_num(fp.xi_c)}   [-1/log chi_c]",
+        f"  phase        = {fp.phase}",
+        f"  NTK at depth = {fp.ntk.regime}: tends to {fp.ntk.limit}; {fp.ntk.approach}",
+    ]
+    lines += [f"  note: {n}" for n in fp.notes]
+    crit = "none in [0.01, 50]" if eoc.w_std is None else f"{eoc.w_std:.6g}"
+    lines.append(
+        f"edge of chaos at b_std = {eoc.b_std:g}: w_std = {crit}"
+        + (f"   [closed form: {eoc.symbolic}]" if eoc.symbolic else "")
+        + (f" ({eoc.note})" if eoc.note else "")
+    )
+    return lines
+
+
+def _latex(expr) -> str:
+    return sp.latex(expr, symbol_names=LATEX_NAMES)
+
+
+def depth_latex(d) -> list[str]:
+    fp, eoc = analyse(d)
+    if fp is None:
+        return [rf"&\text{{depth analysis: {_plain(eoc)}}}\\"]
+    f = fp.symbolic
+    out = [
+        r"&\text{depth analysis (mean field):}\\",
+        rf"q' &= {_latex(f.length_map)}\\",
+        rf"q^* &= {_latex(f.q_star) + ' = ' if f.q_star is not None else ''}{_num(fp.q_star)}\\",
+        rf"\chi_1 &= {_latex(f.chi_1)} = {_num(fp.chi_1)}\\",
+        rf"c' &= {_latex(f.correlation_map)}\\",
+        rf"c^* &= {_num(fp.c_star)}, \quad \chi_c = {_latex(f.chi_c)} = {_num(fp.chi_c)}\\",
+        rf"\xi_q &= {_num(fp.xi_q)}, \quad \xi_c = -1/\log\chi_c = {_num(fp.xi_c)}\\",
+        rf"&\text{{phase: {fp.phase}; NTK: {_plain(fp.ntk.regime)}, tends to {_plain(fp.ntk.limit)}}}\\",
+    ]
+    if eoc.w_std is not None:
+        sym = f"{_latex(f.w_std_critical)} = " if eoc.symbolic else ""
+        out.append(
+            rf"w_{{\mathrm{{std}}}}^{{\mathrm{{edge}}}}(b_{{\mathrm{{std}}}} = {eoc.b_std:g}) "
+            rf"&= {sym}{eoc.w_std:.6g}\\"
+        )
+    return out
+
+
+def _plain(text: str) -> str:
+    return text.replace("\\", "").replace("_", r"\_").replace("{", "").replace("}", "").replace("^", "")
