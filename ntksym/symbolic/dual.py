@@ -25,12 +25,13 @@ class GaussianExpectation(sp.Function):
 
     def _sympystr(self, printer):
         f, g = self.args[0], self.args[1]
-        return f"E[{printer.doprint(f.expr)} * {printer.doprint(g.expr.subs(g.variables[0], f.variables[0]))}']"
+        v = sp.Symbol("v")
+        return f"E[({printer.doprint(f.expr)}) * ({printer.doprint(g.expr.subs(g.variables[0], v))})]"
 
     def _latex(self, printer):
         f, g = self.args[0], self.args[1]
-        return (r"\mathbb{E}\left[" + printer.doprint(f.expr) + r"\cdot "
-                + printer.doprint(g.expr.subs(g.variables[0], sp.Symbol("v"))) + r"\right]")
+        return (r"\mathbb{E}\left[\left(" + printer.doprint(f.expr) + r"\right)\left("
+                + printer.doprint(g.expr.subs(g.variables[0], sp.Symbol("v"))) + r"\right)\right]")
 
 
 class GaussianExpectationDiag(sp.Function):
@@ -39,11 +40,11 @@ class GaussianExpectationDiag(sp.Function):
     nargs = 3
 
     def _sympystr(self, printer):
-        return f"E[{printer.doprint(self.args[0].expr)} * {printer.doprint(self.args[1].expr)}]"
+        return f"E[({printer.doprint(self.args[0].expr)}) * ({printer.doprint(self.args[1].expr)})]"
 
     def _latex(self, printer):
-        return (r"\mathbb{E}\left[" + printer.doprint(self.args[0].expr) + r"\cdot "
-                + printer.doprint(self.args[1].expr) + r"\right]")
+        return (r"\mathbb{E}\left[\left(" + printer.doprint(self.args[0].expr) + r"\right)\left("
+                + printer.doprint(self.args[1].expr) + r"\right)\right]")
 
 
 @dataclass(frozen=True)
