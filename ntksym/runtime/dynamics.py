@@ -172,9 +172,8 @@ def predict(model: CompiledModel, x_train, y_train, x_test, t, *, kernel: str = 
         p.mean[-1], p.cov[-1], p.train_loss
     """
     _check_options(kernel, learning_rate, diag_reg)
-    n = np.shape(x_train)[0] if np.ndim(x_train) else 0
-    y = _targets(y_train, "y_train", n)
     train = model.kernel(x_train, None, **hyperparameters)
+    y = _targets(y_train, "y_train", train.ntk.shape[0])
     cross = model.kernel(x_test, x_train, **hyperparameters)
     test = model.kernel(x_test, None, **hyperparameters) if compute_cov else None
     pick = (lambda k: k.nngp) if kernel == "nngp" else (lambda k: k.ntk)
