@@ -41,6 +41,7 @@ def _array(data: dict[str, np.ndarray], key: str, what: str, path: Path) -> np.n
     return array
 
 
+AbsoluteOpt = Annotated[bool, typer.Option("--diag-reg-absolute", help="--diag-reg in absolute units.")]
 KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers) or nngp (readout only).")]
 DiagRegOpt = Annotated[float, typer.Option("--diag-reg", help="Added to the train kernel's diagonal, times "
                                                              "its mean diagonal unless --diag-reg-absolute.")]
@@ -56,7 +57,7 @@ def dynamics(
     learning_rate: Annotated[float, typer.Option("--learning-rate", help="Learning rate eta.")] = 1.0,
     steps: Annotated[bool, typer.Option("--steps", help="Discrete GD: --t counts steps.")] = False,
     diag_reg: DiagRegOpt = 0.0,
-    diag_reg_absolute: Annotated[bool, typer.Option("--diag-reg-absolute", help="Absolute --diag-reg.")] = False,
+    diag_reg_absolute: AbsoluteOpt = False,
     x64: X64Opt = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also write the loss curves as a PNG.")] = None,
 ) -> None:
