@@ -11,9 +11,9 @@ import warnings
 import numpy as np
 import pytest
 import yaml
+from conftest import DATA
 
 import ntksym
-from conftest import DATA
 from ntksym.runtime.dynamics import max_learning_rate, predict_from_kernels
 
 TIMES = np.array([0.0, 0.5, 5.0, 50.0, np.inf])
@@ -21,7 +21,8 @@ TIMES = np.array([0.0, 0.5, 5.0, 50.0, np.inf])
 
 def _reference_cases():
     cases = json.loads((DATA / "nt_reference_public.json").read_text())["cases"]
-    return [pytest.param(c, g, id=f"{c['id']}-{g}") for c in cases if "dynamics" in c for g in ("nngp", "ntk")]
+    dynamic = [c for c in cases if "dynamics" in c]
+    return [pytest.param(c, g, id=f"{c['id']}-{g}") for c in dynamic for g in ("nngp", "ntk")]
 
 
 def _model(layers, name):
@@ -31,9 +32,8 @@ def _model(layers, name):
 
 @pytest.fixture(scope="module")
 def relu_model():
-    return _model([{"dense": {"w_std": 1.5, "b_std": 0.1}}, {"activation": "relu"},
-                   {"dense": {"w_std": 1.5, "b_std": 0.1}}, {"activation": "relu"}, {"dense": {"w_std": 1.0}}],
-                  "dyn-test-relu")
+    hidden = [{"dense": {"w_std": 1.5, "b_std": 0.1}}, {"activation": "relu"}]
+    return _model(hidden * 2 + [{"dense": {"w_std": 1.0}}], "dyn-test-relu")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,8 @@ def test_mean_and_covariance_match_neural_tangents(case, get):
     model = ntksym.compile(ntksym.parse_spec(yaml.safe_dump(doc, sort_keys=False)), dtype="float64")
     ref = case["dynamics"][get]
     got = ntksym.predict(model, np.asarray(case["x_train"]), np.asarray(case["y_train"]),
-                         np.asarray(case["x_test"]), [*ref["t"], np.inf], kernel=get, diag_reg=case["diag_reg"])
+                         np.asarray(case["x_test"]), [*ref["t"], np.inf], kernel=get,
+                         diag_reg=case["diag_reg"])
     mean = np.concatenate([np.asarray(ref["mean"]), np.asarray(ref["mean_inf"])[None]])
     cov = np.concatenate([np.asarray(ref["cov"]), np.asarray(ref["cov_inf"])[None]])
     assert got.mean.shape == mean.shape and got.cov.shape == cov.shape
@@ -136,12 +137,14 @@ def test_above_the_maximal_rate_the_loss_diverges_and_warns(blocks):
     assert stable.train_loss[-1] < 1e-20 and stable.max_learning_rate == pytest.approx(max_rate)
     with pytest.warns(RuntimeWarning, match="maximal stable rate .* diverges"):
         unstable = _run(blocks, t=steps, learning_rate=1.01 * max_rate, discrete=True)
-    assert np.all(np.diff(unstable.train_loss[1:4]) > 0) and unstable.train_loss[3] > 1e3 * unstable.train_loss[0]
+    loss = unstable.train_loss
+    assert np.all(np.diff(loss[1:4]) > 0) and loss[3] > 1e3 * loss[0]
 
 
 def test_maximal_rate_is_two_n_k_over_the_largest_eigenvalue(blocks):
     k = blocks["dd"].ntk
-    assert max_learning_rate(k, output_dim=3) == pytest.approx(2 * 8 * 3 / np.linalg.eigvalsh(k)[-1], rel=1e-12)
+    want = 2 * 8 * 3 / np.linalg.eigvalsh(k)[-1]
+    assert max_learning_rate(k, output_dim=3) == pytest.approx(want, rel=1e-12)
     assert max_learning_rate(np.zeros((4, 4))) == np.inf
 
 
