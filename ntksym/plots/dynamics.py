@@ -36,7 +36,12 @@ def plot_loss_curves(prediction, path: Path, *, title: str | None = None, steps:
         for value in loss[np.isinf(t)]:
             ax.axhline(value, color=color, linestyle="--", linewidth=1, label=f"{label} loss at t = inf")
     ax.set_xscale("log")
-    ax.set_yscale("log" if all(np.all(np.asarray(c[1])[np.isfinite(c[1])] > 0) for c in curves) else "linear")
+    finite_values = np.concatenate([np.asarray(c[1], dtype=float)[np.isfinite(t)] for c in curves])
+    finite_values = finite_values[np.isfinite(finite_values)]
+    if finite_values.size and np.all(finite_values > 0):
+        ax.set_yscale("log")
+        # a t = inf loss of 1e-30 (exact interpolation) would squash the curves: clip below them
+        ax.set_ylim(bottom=finite_values.min() / 5)
     ax.set_xlabel("gradient-descent steps" if steps else "training time t (learning rate x time)")
     ax.set_ylabel("loss of the mean,  sum((f - y)^2) / (2 n k)")
     ax.set_title(title or f"infinite ensemble, {prediction.kernel.upper()} dynamics")

@@ -84,6 +84,13 @@ def _check_options(kernel: str, learning_rate: float, diag_reg: float) -> None:
         raise InputError(f"diag_reg must be a number >= 0, got {diag_reg}")
 
 
+def _loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """sum((f - y)^2) / (2 y.size) per time; inf once a diverging run has overflowed (never NaN)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss = np.sum((f - y[None]) ** 2, axis=(1, 2)) / (2 * y.size)
+    return np.where(np.all(np.isfinite(f), axis=(1, 2)), loss, np.inf)
+
+
 def divergence_message(learning_rate: float, max_rate: float) -> str:
     return (f"learning rate {learning_rate:g} is at or above the maximal stable rate {max_rate:.6g} "
             "= 2 n k / lambda_max: discrete gradient descent diverges (the loss grows without bound); "
@@ -151,8 +158,8 @@ def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_
     if discrete and learning_rate >= max_rate:
         warnings.warn(divergence_message(learning_rate, max_rate), RuntimeWarning, stacklevel=2)
     mean, train = np.asarray(mean), np.asarray(train)
-    train_loss = np.sum((train - y[None]) ** 2, axis=(1, 2)) / (2 * y.size)
-    test_loss = None if yt is None else np.sum((mean - yt[None]) ** 2, axis=(1, 2)) / (2 * yt.size)
+    train_loss = _loss(train, y)
+    test_loss = None if yt is None else _loss(mean, yt)
     return Prediction(times, mean, None if cov is None else np.asarray(cov), train_loss, test_loss, max_rate,
                       kernel, train)
 
