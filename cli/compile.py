@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of
 
 import ntksym
+from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of
 from ntksym.codegen.emit import emit_module
 from ntksym.codegen.load import write_atomic
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from ntksym.cli.common import SpecArg, check_output
 
 import ntksym
+from ntksym.cli.common import SpecArg, check_output
 from ntksym.codegen.load import write_atomic
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_array, save_npz
 
 import ntksym
+from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_array, save_npz
 
 
 def kernel(

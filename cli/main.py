@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from ntksym.cli import compile as compile_cmd
-from ntksym.cli import derive, kernel, phase, schema, validate
-from ntksym.cli.errors import OneLineErrors
 
 from ntksym._version import __version__
+from ntksym.cli import compile as compile_cmd
+from ntksym.cli import derive, dynamics, kernel, phase, schema, validate
+from ntksym.cli.errors import OneLineErrors
 
 app = typer.Typer(
     cls=OneLineErrors,
@@ -44,6 +44,7 @@ app.command("derive")(derive.derive)
 app.command("compile")(compile_cmd.compile)
 app.command("kernel")(kernel.kernel)
 app.command("schema")(schema.schema)
+app.command("dynamics")(dynamics.dynamics)
 app.command("phase")(phase.phase)
 
 

@@ -7,10 +7,10 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from ntksym.cli.common import SpecArg, check_output, save_npz
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import ntksym
+from ntksym.cli.common import SpecArg, check_output, save_npz
 from ntksym.codegen.load import write_atomic
 from ntksym.errors import InputError
 from ntksym.symbolic.fixed_points import Analysis

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import typer
-from ntksym.cli.common import SpecArg
 
+from ntksym.cli.common import SpecArg
 from ntksym.spec import load_spec
 from ntksym.spec import schema as s
 

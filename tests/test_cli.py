@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from ntksym.cli.main import app
 from typer.testing import CliRunner
+
+from ntksym.cli.main import app
 
 SPECS = Path(__file__).parent.parent / "specs"
 RELU = str(SPECS / "relu_mlp.yaml")

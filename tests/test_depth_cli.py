@@ -6,9 +6,9 @@ import json
 
 import numpy as np
 import pytest
-from ntksym.cli.main import app
 from typer.testing import CliRunner
 
+from ntksym.cli.main import app
 from tests.conftest import ROOT
 
 SPEC = str(ROOT / "specs" / "tanh_edge_of_chaos.yaml")

@@ -145,6 +145,7 @@ class ModuleWriter:
             '    with respect to them works (repeat counts given as hyperparameters: forward mode only)."""\n'
             f"    return _kernel(x1, x2, {{{hp_dict}}})"
         )
+        parts.append(prelude_source("prelude_dynamics.py"))  # predict / max_learning_rate on `kernel`
         return "\n\n\n".join(parts) + "\n"
 
     def all_expressions(self):

@@ -1,0 +1,106 @@
+"""`ntksym dynamics SPEC --train train.npz --test test.npz --t 0,1,10,inf -o pred.npz`: training dynamics."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+import ntksym
+from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_npz, save_npz
+from ntksym.errors import InputError
+from ntksym.runtime.dynamics import predict
+
+
+def parse_times(text: str) -> np.ndarray:
+    """'0,0.5,5,inf' -> array; every entry a number >= 0 or inf."""
+    times = []
+    for item in text.split(","):
+        item = item.strip()
+        try:
+            value = float(item)
+        except ValueError:
+            raise InputError(f"--t: {item!r} is not a number; give times like 0,0.5,5,50,inf") from None
+        if math.isnan(value) or value < 0:
+            raise InputError(f"--t: {item!r} is not a time >= 0; give times like 0,0.5,5,50,inf")
+        times.append(value)
+    return np.asarray(times)
+
+
+def _array(data: dict[str, np.ndarray], key: str, what: str, path: Path) -> np.ndarray:
+    if key not in data:
+        raise InputError(f"{what}: {path} has no array `{key}` (it has {', '.join(data) or 'none'}); "
+                         f"save it with numpy.savez(path, x=..., y=...)")
+    array = data[key]
+    if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+        raise InputError(f"{what}: array `{key}` of {path} must hold finite numbers (found NaN or infinity)")
+    return array
+
+
+AbsoluteOpt = Annotated[bool, typer.Option("--diag-reg-absolute", help="--diag-reg in absolute units.")]
+KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers) or nngp (readout only).")]
+DiagRegOpt = Annotated[float, typer.Option("--diag-reg", help="Added to the train kernel's diagonal, times "
+                                                             "its mean diagonal unless --diag-reg-absolute.")]
+
+
+def dynamics(
+    spec: SpecArg,
+    train: Annotated[Path, typer.Option("--train", help="Training .npz: arrays x (n, ...), y (n, k).")],
+    test: Annotated[Path, typer.Option("--test", help="Test .npz: x (m, ...), optional y (m, k).")],
+    t: Annotated[str, typer.Option("--t", help="Times, comma-separated; `inf` for the end of training.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output .npz: t, mean, cov, losses.")],
+    kernel: KernelOpt = "ntk",
+    learning_rate: Annotated[float, typer.Option("--learning-rate", help="Learning rate eta.")] = 1.0,
+    steps: Annotated[bool, typer.Option("--steps", help="Discrete GD: --t counts steps.")] = False,
+    diag_reg: DiagRegOpt = 0.0,
+    diag_reg_absolute: AbsoluteOpt = False,
+    x64: X64Opt = False,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Also write the loss curves as a PNG.")] = None,
+) -> None:
+    """Mean and covariance of the infinite ensemble trained by gradient descent (Lee et al. 2019).
+
+    Example: ntksym dynamics specs/relu_mlp.yaml --train train.npz --test test.npz --t 0,1,10,inf -o pred.npz
+    """
+    check_output(output)
+    if plot is not None:
+        check_output(plot)
+    if kernel not in ("ntk", "nngp"):
+        raise InputError(f"--kernel must be ntk or nngp, got {kernel!r}")
+    times = parse_times(t)
+    loaded = ntksym.load_spec(spec)
+    train_data, test_data = load_npz(train, "--train"), load_npz(test, "--test")
+    x_train, y_train = _array(train_data, "x", "--train", train), _array(train_data, "y", "--train", train)
+    x_test = _array(test_data, "x", "--test", test)
+    y_test = _array(test_data, "y", "--test", test) if "y" in test_data else None
+    if y_train.ndim not in (1, 2) or y_train.shape[0] != x_train.shape[0]:
+        raise InputError(f"--train: y has shape {y_train.shape} but x holds {x_train.shape[0]} examples; "
+                         "y must be (n,) or (n, outputs)")
+    if y_test is not None and (y_test.ndim not in (1, 2) or y_test.shape[0] != x_test.shape[0]):
+        raise InputError(f"--test: y has shape {y_test.shape} but x holds {x_test.shape[0]} examples")
+    model = ntksym.compile(loaded, dtype=dtype_of(x64))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        result = predict(model, x_train, y_train, x_test, times, kernel=kernel, learning_rate=learning_rate,
+                         discrete=steps, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute,
+                         y_test=y_test)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    arrays = {"t": result.t, "mean": result.mean, "cov": result.cov, "train_loss": result.train_loss,
+              "max_learning_rate": np.asarray(result.max_learning_rate)}
+    if result.test_loss is not None:
+        arrays["test_loss"] = result.test_loss
+    save_npz(output, **arrays)
+    typer.echo(f"wrote {output}: mean {result.mean.shape}, cov {result.cov.shape} at {len(times)} times "
+               f"({kernel}, {model.dtype}); max stable learning rate {result.max_learning_rate:.6g}")
+    last = "; ".join(f"{name} loss {loss[-1]:.4g}" for name, loss in
+                     (("train", result.train_loss), ("test", result.test_loss)) if loss is not None)
+    typer.echo(f"at t = {times[-1]:g}: {last}")
+    if plot is not None:
+        from ntksym.plots.dynamics import plot_loss_curves
+
+        plot_loss_curves(result, plot, title=f"{loaded.name}: {kernel.upper()} dynamics", steps=steps)
+        typer.echo(f"wrote {plot}")

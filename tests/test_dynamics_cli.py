@@ -1,0 +1,80 @@
+"""`ntksym dynamics`: output arrays, warnings, and one-line errors with exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from ntksym.cli.main import app
+
+SPEC = """ntksym: 1
+name: dyn-cli
+layers:
+  - dense: {w_std: 1.5, b_std: 0.1}
+  - activation: relu
+  - dense: {w_std: 1.0}
+"""
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(3)
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    np.savez(tmp_path / "train.npz", x=rng.normal(size=(8, 4)), y=rng.normal(size=(8, 1)))
+    np.savez(tmp_path / "test.npz", x=rng.normal(size=(3, 4)), y=rng.normal(size=(3, 1)))
+    return tmp_path
+
+
+def _invoke(files, *extra, train="train.npz", test="test.npz", t="0,0.5,5,50,inf"):
+    args = ["dynamics", str(files / "spec.yaml"), "--train", str(files / train), "--test", str(files / test),
+            "--t", t, "-o", str(files / "pred.npz"), "--x64", *extra]
+    return CliRunner().invoke(app, args)
+
+
+def test_writes_mean_covariance_losses_and_plot(files):
+    result = _invoke(files, "--plot", str(files / "curves.png"))
+    assert result.exit_code == 0, result.output
+    with np.load(files / "pred.npz") as out:
+        assert out["mean"].shape == (5, 3, 1) and out["cov"].shape == (5, 3, 3)
+        assert out["train_loss"].shape == out["test_loss"].shape == (5,)
+        assert np.isinf(out["t"][-1]) and float(out["max_learning_rate"]) > 0
+        assert out["train_loss"][-1] < 1e-12
+    assert (files / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_discrete_steps_above_the_maximal_rate_warn_on_stderr(files):
+    result = _invoke(files, "--steps", "--learning-rate", "1000", t="0,1,10,100")
+    assert result.exit_code == 0
+    assert "warning: learning rate 1000 is at or above the maximal stable rate" in result.stderr
+    with np.load(files / "pred.npz") as out:
+        assert out["train_loss"][-1] > 1e6 * out["train_loss"][0]
+
+
+@pytest.mark.parametrize(
+    ("setup", "extra", "message"),
+    [({"train": {"x": np.ones((8, 4))}}, {}, "--train: .* has no array `y`"),
+     ({"train": {"x": np.ones((8, 4)), "y": np.ones((5, 1))}}, {}, "y has shape \\(5, 1\\) but x holds 8"),
+     ({"test": {"x": np.full((3, 4), np.nan)}}, {}, "must hold finite numbers"),
+     ({"test": {"x": np.ones((3, 5))}}, {}, "different example shapes"),
+     ({}, {"t": "0,soon"}, "--t: 'soon' is not a number"),
+     ({}, {"t": "0,-1"}, "--t: '-1' is not a time >= 0"),
+     ({}, {"kernel": "gp"}, "--kernel must be ntk or nngp"),
+     ({}, {"steps": "0,0.5"}, "must be whole numbers")],
+)
+def test_bad_inputs_exit_2_with_one_line(files, setup, extra, message):
+    for name, arrays in setup.items():
+        np.savez(files / f"{name}.npz", **arrays)
+    options = []
+    if "kernel" in extra:
+        options += ["--kernel", extra["kernel"]]
+    if "steps" in extra:
+        options += ["--steps"]
+    t = extra.get("t", extra.get("steps", "0,1,inf"))
+    result = _invoke(files, *options, t=t)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert re.search(message, lines[0]), lines[0]
