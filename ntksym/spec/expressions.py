@@ -17,6 +17,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
@@ -70,7 +71,9 @@ def parse_activation(text: str, hyper: Mapping[str, float]) -> sp.Expr:
     if not text.strip():
         raise SpecError("empty expression; write one in x such as \"x**3 - 0.5*x\"")
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error below says it in one line
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         col = f" at column {exc.offset}" if exc.offset else ""
         raise SpecError(f"syntax error in expression{col}: {exc.msg}") from None
@@ -187,6 +190,8 @@ class _Builder:
         exponent = exponent.subs({symbol_for(k): v for k, v in self.hyper.items()})  # value of a hyperparameter
         if not exponent.is_Number:
             raise self.refuse(node.right, "an exponent that is not a constant number")
+        if exponent.is_Float and float(2 * exponent).is_integer():  # a hyperparameter's 3.0 is the integer 3
+            exponent = sp.Rational(int(2 * exponent), 2)
         if abs(exponent) > MAX_EXPONENT:
             raise self.refuse(node, f"an exponent beyond +-{MAX_EXPONENT}")
         if base.is_Number:

@@ -25,7 +25,7 @@ import sympy as sp
 
 from ntksym.symbolic.state import ANGLE, SQRT_DET, q11, q12, q22, x
 
-SOURCE = "arc-cosine kernels of mixed degree and their half-line cross terms (Cho & Saul 2009)"
+SOURCE = "Cho & Saul 2009, extended to mixed degrees and the cross terms of the two half-lines"
 MAX_DEGREE = 8  # the angular integrals grow quickly; beyond this the other methods take over
 
 _t = sp.Symbol("t", positive=True)
