@@ -20,7 +20,9 @@ def _density(z: float) -> float:
     return _NORMAL * math.exp(-z * z / 2)
 
 
-def expect_pair(f: Callable[[float], float], g: Callable[[float], float], q11: float, q12: float, q22: float) -> float:
+def expect_pair(
+    f: Callable[[float], float], g: Callable[[float], float], q11: float, q12: float, q22: float
+) -> float:
     a = q12 / math.sqrt(q11)
     s = math.sqrt(max(q22 - a * a, 0.0))
 
@@ -30,8 +32,15 @@ def expect_pair(f: Callable[[float], float], g: Callable[[float], float], q11: f
             return fu * g(a * z1) * _density(z1)
         kink = -a * z1 / s
         points = [kink] if -LIMIT < kink < LIMIT else None
-        val, _ = integrate.quad(lambda z2: g(a * z1 + s * z2) * _density(z2), -LIMIT, LIMIT,
-                                points=points, epsabs=1e-14, epsrel=1e-12, limit=200)
+        val, _ = integrate.quad(
+            lambda z2: g(a * z1 + s * z2) * _density(z2),
+            -LIMIT,
+            LIMIT,
+            points=points,
+            epsabs=1e-14,
+            epsrel=1e-12,
+            limit=200,
+        )
         return fu * val * _density(z1)
 
     val, _ = integrate.quad(inner, -LIMIT, LIMIT, points=[0.0], epsabs=1e-13, epsrel=1e-11, limit=200)
@@ -40,6 +49,13 @@ def expect_pair(f: Callable[[float], float], g: Callable[[float], float], q11: f
 
 def expect_same(f: Callable[[float], float], g: Callable[[float], float], q11: float) -> float:
     r = math.sqrt(q11)
-    val, _ = integrate.quad(lambda z: f(r * z) * g(r * z) * _density(z), -LIMIT, LIMIT, points=[0.0],
-                            epsabs=1e-14, epsrel=1e-12, limit=200)
+    val, _ = integrate.quad(
+        lambda z: f(r * z) * g(r * z) * _density(z),
+        -LIMIT,
+        LIMIT,
+        points=[0.0],
+        epsabs=1e-14,
+        epsrel=1e-12,
+        limit=200,
+    )
     return val

@@ -12,8 +12,8 @@ import pickle
 import numpy as np
 import pytest
 import sympy as sp
-
 from gaussian_numeric import expect_pair, expect_same
+
 from ntksym.spec.schema import Activation
 from ntksym.symbolic import engine, engine_cache
 from ntksym.symbolic.dual import GaussianExpectation
@@ -24,23 +24,44 @@ _erf = math.erf
 # The acceptance expressions with phi and phi' written by hand (independent of SymPy).
 CLOSED = {
     "x**3 - 0.5*x": ("Wick moments", lambda z: z**3 - 0.5 * z, lambda z: 3 * z**2 - 0.5),
-    "sin(x) + 0.5*cos(2*x)": ("Gaussian integrals (completing the square)",
-                              lambda z: math.sin(z) + 0.5 * math.cos(2 * z), lambda z: math.cos(z) - math.sin(2 * z)),
-    "Piecewise((x, x > 0), (0.2*x, True))": ("arc-cosine kernels", lambda z: z if z > 0 else 0.2 * z,
-                                              lambda z: 1.0 if z > 0 else 0.2),
-    "Piecewise((x**2, x > 0), (0, True))": ("arc-cosine kernels", lambda z: z * z if z > 0 else 0.0,
-                                            lambda z: 2 * z if z > 0 else 0.0),
-    "exp(-x**2) + x": ("Gaussian integrals (completing the square)", lambda z: math.exp(-z * z) + z,
-                       lambda z: 1 - 2 * z * math.exp(-z * z)),
-    "x*erf(x)": ("Gaussian integrals (Stein's lemma, erf)", lambda z: z * _erf(z),
-                 lambda z: _erf(z) + 2 * z / math.sqrt(math.pi) * math.exp(-z * z)),
+    "sin(x) + 0.5*cos(2*x)": (
+        "Gaussian integrals (completing the square)",
+        lambda z: math.sin(z) + 0.5 * math.cos(2 * z),
+        lambda z: math.cos(z) - math.sin(2 * z),
+    ),
+    "Piecewise((x, x > 0), (0.2*x, True))": (
+        "arc-cosine kernels",
+        lambda z: z if z > 0 else 0.2 * z,
+        lambda z: 1.0 if z > 0 else 0.2,
+    ),
+    "Piecewise((x**2, x > 0), (0, True))": (
+        "arc-cosine kernels",
+        lambda z: z * z if z > 0 else 0.0,
+        lambda z: 2 * z if z > 0 else 0.0,
+    ),
+    "exp(-x**2) + x": (
+        "Gaussian integrals (completing the square)",
+        lambda z: math.exp(-z * z) + z,
+        lambda z: 1 - 2 * z * math.exp(-z * z),
+    ),
+    "x*erf(x)": (
+        "Gaussian integrals (Stein's lemma, erf)",
+        lambda z: z * _erf(z),
+        lambda z: _erf(z) + 2 * z / math.sqrt(math.pi) * math.exp(-z * z),
+    ),
     "Max(x, 0)**2 - 0.5*Min(x, 0)**3 + Heaviside(x) - 1": (
-        "arc-cosine kernels", lambda z: z * z if z > 0 else -0.5 * z**3 - 1,
-        lambda z: 2 * z if z > 0 else -1.5 * z * z),
+        "arc-cosine kernels",
+        lambda z: z * z if z > 0 else -0.5 * z**3 - 1,
+        lambda z: 2 * z if z > 0 else -1.5 * z * z,
+    ),
     "exp(0.3*x)*cos(x) - x**2*exp(-0.4*x**2)": (
         "Gaussian integrals (completing the square)",
         lambda z: math.exp(0.3 * z) * math.cos(z) - z * z * math.exp(-0.4 * z * z),
-        lambda z: math.exp(0.3 * z) * (0.3 * math.cos(z) - math.sin(z)) - (2 * z - 0.8 * z**3) * math.exp(-0.4 * z * z)),
+        lambda z: (
+            math.exp(0.3 * z) * (0.3 * math.cos(z) - math.sin(z))
+            - (2 * z - 0.8 * z**3) * math.exp(-0.4 * z * z)
+        ),
+    ),
 }
 
 
@@ -68,15 +89,21 @@ def expr_act(text: str, **hyper: float) -> Activation:
 SLOW = {"exp(0.3*x)*cos(x) - x**2*exp(-0.4*x**2)"}
 
 
-@pytest.mark.parametrize("text", [pytest.param(t, marks=pytest.mark.slow) if t in SLOW else t for t in CLOSED])
+@pytest.mark.parametrize(
+    "text", [pytest.param(t, marks=pytest.mark.slow) if t in SLOW else t for t in CLOSED]
+)
 def test_closed_forms_agree_with_numerical_integration(text):
     method, f, df = CLOSED[text]
     dual = expression_dual(text, expr_act(text))
     assert dual.method == method and dual.is_closed_form and dual.error is None
     for state in random_states(2, seed=len(text)):
         got = values(dual, state)
-        want = [expect_pair(f, f, *state), expect_pair(df, df, *state), expect_same(f, f, state[0]),
-                expect_same(df, df, state[0])]
+        want = [
+            expect_pair(f, f, *state),
+            expect_pair(df, df, *state),
+            expect_same(f, f, state[0]),
+            expect_same(df, df, state[0]),
+        ]
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
@@ -87,7 +114,9 @@ def test_hyperparameters_stay_symbols_and_exponents_take_their_values():
     assert sp.simplify(dual.nngp_diag - sp.Rational(3, 2) * sp.Symbol("a", real=True) ** 2 * q11**2) == 0
 
 
-@pytest.mark.parametrize("text", ["tanh(2*x)", "log(1 + exp(x))", "Piecewise((x, x > 0), (exp(x) - 1, True))"])
+@pytest.mark.parametrize(
+    "text", ["tanh(2*x)", "log(1 + exp(x))", "Piecewise((x, x > 0), (exp(x) - 1, True))"]
+)
 def test_no_closed_form_falls_back_to_quadrature_with_an_error_estimate(text):
     dual = derive_dual(engine.parse_activation(text, {}))
     assert dual.method == "quadrature" and not dual.is_closed_form

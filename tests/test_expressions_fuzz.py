@@ -17,12 +17,53 @@ from ntksym.spec.expressions import parse_activation
 
 HYPER = {"a": 0.5, "n": 3.0}
 NAMES = ["x", "x", "a", "n", "pi", "y", "__import__", "os", "__class__", "eval", "True", "None", "_x", "E"]
-FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "erf", "erfc", "abs", "sign", "Heaviside",
-         "Max", "Min", "Piecewise", "eval", "open", "getattr", "__import__", "sympify", "print"]
-BINARY = ["+", "-", "*", "/", "**", "//", "%", "@", "^", "&", "|", "<<", "<", ">", "<=", ">=", "==", " and ", " or "]
+FUNCS = [
+    "exp",
+    "log",
+    "sqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "sigmoid",
+    "erf",
+    "erfc",
+    "abs",
+    "sign",
+    "Heaviside",
+    "Max",
+    "Min",
+    "Piecewise",
+    "eval",
+    "open",
+    "getattr",
+    "__import__",
+    "sympify",
+    "print",
+]
+BINARY = [
+    "+",
+    "-",
+    "*",
+    "/",
+    "**",
+    "//",
+    "%",
+    "@",
+    "^",
+    "&",
+    "|",
+    "<<",
+    "<",
+    ">",
+    "<=",
+    ">=",
+    "==",
+    " and ",
+    " or ",
+]
 
 numbers = st.one_of(
-    st.integers(-10**6, 10**6).map(str),
+    st.integers(-(10**6), 10**6).map(str),
     st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
     st.sampled_from(["1e308", "1e999", "0.0", "10**10**10", "9" * 80, "0x1F", "1j", "1_000"]),
 )
@@ -33,9 +74,13 @@ def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
     return st.one_of(
         st.tuples(children, st.sampled_from(BINARY), children).map(lambda t: f"({t[0]}{t[1]}{t[2]})"),
         st.tuples(st.sampled_from(["-", "+", "not ", "~"]), children).map(lambda t: f"{t[0]}{t[1]}"),
-        st.tuples(st.sampled_from(FUNCS), st.lists(children, max_size=3)).map(lambda t: f"{t[0]}({', '.join(t[1])})"),
+        st.tuples(st.sampled_from(FUNCS), st.lists(children, max_size=3)).map(
+            lambda t: f"{t[0]}({', '.join(t[1])})"
+        ),
         st.tuples(children, children).map(lambda t: f"Piecewise(({t[0]}, {t[1]}), ({t[0]}, True))"),
-        st.tuples(children, st.sampled_from(["__class__", "real", "__dict__"])).map(lambda t: f"{t[0]}.{t[1]}"),
+        st.tuples(children, st.sampled_from(["__class__", "real", "__dict__"])).map(
+            lambda t: f"{t[0]}.{t[1]}"
+        ),
         st.tuples(children, children).map(lambda t: f"{t[0]}[{t[1]}]"),
         children.map(lambda c: f"(lambda q: {c})"),
         children.map(lambda c: f"[{c} for x in (1,)]"),
@@ -44,7 +89,9 @@ def _extend(children: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 grammar = st.recursive(leaves, _extend, max_leaves=25)
-anything = st.one_of(grammar, st.text(max_size=200), st.text(alphabet="x()*+-/.0123456789e,<>=Piecewise True", max_size=120))
+anything = st.one_of(
+    grammar, st.text(max_size=200), st.text(alphabet="x()*+-/.0123456789e,<>=Piecewise True", max_size=120)
+)
 
 
 def _check(text: str) -> None:
@@ -54,7 +101,11 @@ def _check(text: str) -> None:
         assert "\n" not in str(exc)
         return
     assert isinstance(result, sp.Expr)
-    assert result.free_symbols <= {sp.Symbol("x", real=True), sp.Symbol("a", real=True), sp.Symbol("n", real=True)}
+    assert result.free_symbols <= {
+        sp.Symbol("x", real=True),
+        sp.Symbol("a", real=True),
+        sp.Symbol("n", real=True),
+    }
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))

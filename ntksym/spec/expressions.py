@@ -43,8 +43,17 @@ def _sigmoid(z: sp.Expr) -> sp.Expr:
 
 
 UNARY: dict[str, Callable[[sp.Expr], sp.Expr]] = {
-    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tanh": sp.tanh,
-    "sigmoid": _sigmoid, "erf": sp.erf, "erfc": sp.erfc, "abs": sp.Abs, "sign": sp.sign,
+    "exp": sp.exp,
+    "log": sp.log,
+    "sqrt": sp.sqrt,
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tanh": sp.tanh,
+    "sigmoid": _sigmoid,
+    "erf": sp.erf,
+    "erfc": sp.erfc,
+    "abs": sp.Abs,
+    "sign": sp.sign,
     "Heaviside": sp.Heaviside,
 }
 VARIADIC: dict[str, Callable[..., sp.Expr]] = {"Max": sp.Max, "Min": sp.Min}
@@ -53,11 +62,23 @@ FUNCTIONS = (*UNARY, *VARIADIC, "Piecewise")
 _BINARY = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**"}
 _COMPARE = {ast.Lt: sp.Lt, ast.LtE: sp.Le, ast.Gt: sp.Gt, ast.GtE: sp.Ge}
 _NODE_WORDS = {
-    ast.Attribute: "attribute access", ast.Subscript: "subscripts", ast.Lambda: "lambdas",
-    ast.ListComp: "comprehensions", ast.SetComp: "comprehensions", ast.DictComp: "comprehensions",
-    ast.GeneratorExp: "comprehensions", ast.Starred: "starred arguments", ast.JoinedStr: "strings",
-    ast.List: "lists", ast.Dict: "dicts", ast.Set: "sets", ast.IfExp: "`a if c else b` (use Piecewise)",
-    ast.NamedExpr: "assignments", ast.Await: "await", ast.Yield: "yield", ast.YieldFrom: "yield",
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscripts",
+    ast.Lambda: "lambdas",
+    ast.ListComp: "comprehensions",
+    ast.SetComp: "comprehensions",
+    ast.DictComp: "comprehensions",
+    ast.GeneratorExp: "comprehensions",
+    ast.Starred: "starred arguments",
+    ast.JoinedStr: "strings",
+    ast.List: "lists",
+    ast.Dict: "dicts",
+    ast.Set: "sets",
+    ast.IfExp: "`a if c else b` (use Piecewise)",
+    ast.NamedExpr: "assignments",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
     ast.Slice: "slices",
 }
 
@@ -69,7 +90,7 @@ def parse_activation(text: str, hyper: Mapping[str, float]) -> sp.Expr:
     if len(text) > MAX_CHARS:
         raise SpecError(f"expression is longer than {MAX_CHARS} characters")
     if not text.strip():
-        raise SpecError("empty expression; write one in x such as \"x**3 - 0.5*x\"")
+        raise SpecError('empty expression; write one in x such as "x**3 - 0.5*x"')
     try:
         with warnings.catch_warnings():  # e.g. "invalid decimal literal": the error below says it in one line
             warnings.simplefilter("ignore")
@@ -164,15 +185,19 @@ class _Builder:
         if ident in FUNCTIONS:
             raise SpecError(f"`{ident}` is a function; call it, e.g. `{ident}(x)`")
         known = ["x", "pi", *self.hyper]
-        raise SpecError(f"unknown name `{ident}` in expression; use x, pi or a hyperparameter "
-                        f"defined under `hyperparameters:`.{did_you_mean(ident, known + list(FUNCTIONS))}")
+        raise SpecError(
+            f"unknown name `{ident}` in expression; use x, pi or a hyperparameter "
+            f"defined under `hyperparameters:`.{did_you_mean(ident, known + list(FUNCTIONS))}"
+        )
 
     def binary(self, node: ast.BinOp, depth: int) -> sp.Expr:
         op = type(node.op)
         if op not in _BINARY:
             hint = "; use `**` for powers" if op is ast.BitXor else ""
-            raise SpecError(f"not allowed in an expression: the operator `{_op_text(node.op)}` "
-                            f"(`{self.part(node)}`){hint}")
+            raise SpecError(
+                f"not allowed in an expression: the operator `{_op_text(node.op)}` "
+                f"(`{self.part(node)}`){hint}"
+            )
         left = self.build(node.left, depth + 1)
         if op is ast.Pow:
             return self.power(node, left, depth)
@@ -181,13 +206,19 @@ class _Builder:
             raise self.refuse(node, "a division by zero")
         if left.is_Number and right.is_Number:
             self.check_size(node, left, right, op)
-        result = {ast.Add: lambda: sp.Add(left, right), ast.Sub: lambda: sp.Add(left, -right),
-                  ast.Mult: lambda: sp.Mul(left, right), ast.Div: lambda: sp.Mul(left, sp.Pow(right, -1))}[op]()
+        result = {
+            ast.Add: lambda: sp.Add(left, right),
+            ast.Sub: lambda: sp.Add(left, -right),
+            ast.Mult: lambda: sp.Mul(left, right),
+            ast.Div: lambda: sp.Mul(left, sp.Pow(right, -1)),
+        }[op]()
         return self.check_degree(node, result)
 
     def power(self, node: ast.BinOp, base: sp.Expr, depth: int) -> sp.Expr:
         exponent = self.build(node.right, depth + 1)
-        exponent = exponent.subs({symbol_for(k): v for k, v in self.hyper.items()})  # value of a hyperparameter
+        exponent = exponent.subs(
+            {symbol_for(k): v for k, v in self.hyper.items()}
+        )  # value of a hyperparameter
         if not exponent.is_Number:
             raise self.refuse(node.right, "an exponent that is not a constant number")
         if exponent.is_Float and float(2 * exponent).is_integer():  # a hyperparameter's 3.0 is the integer 3
@@ -197,7 +228,10 @@ class _Builder:
         if base.is_Number:
             if base == 0 and exponent < 0:
                 raise self.refuse(node, "a division by zero")
-            if base != 0 and abs(float(exponent)) * abs(math.log2(abs(float(base)) or 1.0)) > MAX_CONSTANT_BITS:
+            if (
+                base != 0
+                and abs(float(exponent)) * abs(math.log2(abs(float(base)) or 1.0)) > MAX_CONSTANT_BITS
+            ):
                 raise self.refuse(node, "a constant this large")
             if base < 0 and not exponent.is_Integer:
                 raise self.refuse(node, "a fractional power of a negative number")
@@ -207,8 +241,11 @@ class _Builder:
 
     def check_size(self, node: ast.AST, left: sp.Expr, right: sp.Expr, op: type) -> None:
         sizes = [abs(float(v)) for v in (left, right)]
-        bits = sum(math.log2(s) for s in sizes if s > 1) if op is ast.Mult else max(
-            (math.log2(s) for s in sizes if s > 1), default=0)
+        bits = (
+            sum(math.log2(s) for s in sizes if s > 1)
+            if op is ast.Mult
+            else max((math.log2(s) for s in sizes if s > 1), default=0)
+        )
         if bits > MAX_CONSTANT_BITS - 2:
             raise self.refuse(node, "a constant this large")
 
@@ -226,8 +263,10 @@ class _Builder:
         if fname.startswith("_"):
             raise self.refuse(node.func, "a name starting with `_`")
         if fname not in FUNCTIONS:
-            raise SpecError(f"unknown function `{fname}` in expression; allowed: {', '.join(FUNCTIONS)}."
-                            + did_you_mean(fname, FUNCTIONS))
+            raise SpecError(
+                f"unknown function `{fname}` in expression; allowed: {', '.join(FUNCTIONS)}."
+                + did_you_mean(fname, FUNCTIONS)
+            )
         if node.keywords:
             raise self.refuse(node, f"keyword arguments to `{fname}`")
         if any(isinstance(arg, ast.Starred) for arg in node.args):
@@ -251,7 +290,9 @@ class _Builder:
         branches = []
         for i, arg in enumerate(node.args):
             if not isinstance(arg, ast.Tuple) or len(arg.elts) != 2:
-                raise SpecError(f"Piecewise branch {i + 1} must be a pair `(expr, condition)`, got `{self.part(arg)}`")
+                raise SpecError(
+                    f"Piecewise branch {i + 1} must be a pair `(expr, condition)`, got `{self.part(arg)}`"
+                )
             branches.append((self.build(arg.elts[0], depth + 2), self.condition(arg.elts[1], depth + 2)))
         if branches[-1][1] is not sp.true:
             raise SpecError("the last branch of Piecewise must be `(expr, True)` so every x is covered")
@@ -265,7 +306,7 @@ class _Builder:
         if isinstance(node, ast.Compare):
             terms = [self.build(node.left, depth + 1)] + [self.build(c, depth + 1) for c in node.comparators]
             parts = []
-            for op, left, right in zip(node.ops, terms, terms[1:]):
+            for op, left, right in zip(node.ops, terms, terms[1:], strict=False):
                 if type(op) not in _COMPARE:
                     raise self.refuse(node, f"the comparison `{_op_text(op)}` (use < <= > >=)")
                 parts.append(_COMPARE[type(op)](left, right))
@@ -276,10 +317,27 @@ class _Builder:
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitAnd, ast.BitOr)):
             combine = sp.And if isinstance(node.op, ast.BitAnd) else sp.Or
             return combine(self.condition(node.left, depth + 1), self.condition(node.right, depth + 1))
-        raise SpecError(f"a Piecewise condition must be a comparison such as `x > 0` or True, got `{self.part(node)}`")
+        raise SpecError(
+            f"a Piecewise condition must be a comparison such as `x > 0` or True, got `{self.part(node)}`"
+        )
 
 
 def _op_text(op: ast.AST) -> str:
-    return {ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitXor: "^", ast.BitAnd: "&", ast.BitOr: "|",
-            ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~", ast.Eq: "==", ast.NotEq: "!=",
-            ast.Is: "is", ast.IsNot: "is not", ast.In: "in", ast.NotIn: "not in"}.get(type(op), type(op).__name__)
+    return {
+        ast.FloorDiv: "//",
+        ast.Mod: "%",
+        ast.MatMult: "@",
+        ast.BitXor: "^",
+        ast.BitAnd: "&",
+        ast.BitOr: "|",
+        ast.LShift: "<<",
+        ast.RShift: ">>",
+        ast.Not: "not",
+        ast.Invert: "~",
+        ast.Eq: "==",
+        ast.NotEq: "!=",
+        ast.Is: "is",
+        ast.IsNot: "is not",
+        ast.In: "in",
+        ast.NotIn: "not in",
+    }.get(type(op), type(op).__name__)

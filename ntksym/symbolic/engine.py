@@ -37,8 +37,9 @@ METHOD_STEIN = "Gaussian integrals (Stein's lemma, erf)"
 METHOD_QUADRATURE = "quadrature"
 
 SOURCE_GAUSSIAN = "moment generating / characteristic function of the Gaussian, completing the square"
-SOURCE_STEIN = ("Stein's lemma and Gaussian tilting down to E[erf erf] (Williams 1997); "
-                "cf. Tsuchida et al. 2021 for GELU")
+SOURCE_STEIN = (
+    "Stein's lemma and Gaussian tilting down to E[erf erf] (Williams 1997); cf. Tsuchida et al. 2021 for GELU"
+)
 
 
 def expression_dual(text: str, act: Activation) -> Dual:

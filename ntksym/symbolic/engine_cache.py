@@ -19,8 +19,16 @@ from ntksym.codegen.load import cache_dir, write_atomic
 from ntksym.symbolic.dual import Dual
 
 _HERE = Path(__file__).resolve().parent
-_ENGINE_FILES = ("engine.py", "engine_gaussian.py", "engine_piecewise.py", "dual.py", "state.py",
-                 "rules/polynomial.py", "rules/numerical.py", "../spec/expressions.py")
+_ENGINE_FILES = (
+    "engine.py",
+    "engine_gaussian.py",
+    "engine_piecewise.py",
+    "dual.py",
+    "state.py",
+    "rules/polynomial.py",
+    "rules/numerical.py",
+    "../spec/expressions.py",
+)
 
 
 @lru_cache(maxsize=1)

@@ -51,7 +51,9 @@ def decompose(phi: sp.Expr) -> list[Term]:
         for factor in sp.Mul.make_args(sp.powsimp(term)):
             if not factor.has(x):
                 poly *= factor
-            elif factor == x or (factor.is_Pow and factor.base == x and factor.exp.is_Integer and factor.exp > 0):
+            elif factor == x or (
+                factor.is_Pow and factor.base == x and factor.exp.is_Integer and factor.exp > 0
+            ):
                 poly *= factor
             elif isinstance(factor, sp.exp):
                 c0, a1, b2 = _quadratic(factor.args[0])
@@ -124,8 +126,11 @@ def _pair_uncached(f: Term, g: Term, cov: Cov, memo: dict) -> sp.Expr:
         m11, m12, m21, m22 = 1 - 2 * f.beta * c11, -2 * f.beta * c12, -2 * g.beta * c12, 1 - 2 * g.beta * c22
         det = sp.factor(m11 * m22 - m12 * m21)
         # S M^-1 with M^-1 = [[m22, -m12], [-m21, m11]] / det
-        new = (sp.factor((c11 * m22 - c12 * m21) / det), sp.factor((-c11 * m12 + c12 * m11) / det),
-               sp.factor((-c12 * m12 + c22 * m11) / det))
+        new = (
+            sp.factor((c11 * m22 - c12 * m21) / det),
+            sp.factor((-c11 * m12 + c12 * m11) / det),
+            sp.factor((-c12 * m12 + c22 * m11) / det),
+        )
         flat = (Term(f.coef, f.alpha, sp.Integer(0), f.erf), Term(g.coef, g.alpha, sp.Integer(0), g.erf))
         return _pair(*flat, new, memo) / sp.sqrt(det)
     if f.alpha != 0 or g.alpha != 0:  # shift: the moment generating function
@@ -146,9 +151,16 @@ def _shift(coef: tuple[sp.Expr, ...], m: sp.Expr) -> tuple[sp.Expr, ...]:
 
 
 def _wick(a: tuple[sp.Expr, ...], b: tuple[sp.Expr, ...], cov: Cov) -> sp.Expr:
-    sub = dict(zip((q11, q12, q22), cov))
-    return sp.Add(*(ai * bj * gaussian_moment(i, j).xreplace(sub) for i, ai in enumerate(a) if ai != 0
-                    for j, bj in enumerate(b) if bj != 0))
+    sub = dict(zip((q11, q12, q22), cov, strict=True))
+    return sp.Add(
+        *(
+            ai * bj * gaussian_moment(i, j).xreplace(sub)
+            for i, ai in enumerate(a)
+            if ai != 0
+            for j, bj in enumerate(b)
+            if bj != 0
+        )
+    )
 
 
 def _stein(f: Term, g: Term, cov: Cov, memo: dict) -> sp.Expr:
@@ -166,7 +178,13 @@ def _stein(f: Term, g: Term, cov: Cov, memo: dict) -> sp.Expr:
     p, r = f.coef[0], g.coef[0]
     if f.erf is not None and g.erf is not None:
         a, b = f.erf, g.erf
-        return p * r * 2 / sp.pi * sp.asin(2 * a * b * c12 / sp.sqrt((1 + 2 * a**2 * c11) * (1 + 2 * b**2 * c22)))
+        return (
+            p
+            * r
+            * 2
+            / sp.pi
+            * sp.asin(2 * a * b * c12 / sp.sqrt((1 + 2 * a**2 * c11) * (1 + 2 * b**2 * c22)))
+        )
     return sp.Integer(0)  # E[erf(a u)] = 0: erf is odd
 
 

@@ -19,7 +19,7 @@ exactly by SymPy and written with cos(theta) = q12/sqrt(q11 q22), sin(theta) = s
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 import sympy as sp
 
@@ -51,18 +51,19 @@ def half_line_parts(phi: sp.Expr) -> tuple[list[sp.Expr], list[sp.Expr]] | None:
 def derivative_parts(pos: list[sp.Expr], neg: list[sp.Expr]) -> tuple[list[sp.Expr], list[sp.Expr]]:
     """phi' on each half-line (jumps carry no density and are dropped): p'(t), and -r'(t) since
     phi(x) = r(-x) for x < 0."""
+
     def diff(c: list[sp.Expr]) -> list[sp.Expr]:
         return [i * a for i, a in enumerate(c)][1:] or [sp.Integer(0)]
 
     return diff(pos), [-a for a in diff(neg)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _antiderivative(a: int, b: int) -> sp.Expr:
     return sp.integrate(sp.cos(_f) ** a * sp.sin(_f) ** b, _f)
 
 
-@lru_cache(maxsize=None)
+@cache
 def mixed_kernel(m: int, n: int) -> sp.Expr:
     """K_mn in the symbols (c, s, theta) with q11, q22: the formula of the module docstring."""
     integral = sp.Integer(0)
@@ -72,15 +73,26 @@ def mixed_kernel(m: int, n: int) -> sp.Expr:
         integral += sp.binomial(n, k) * _c ** (n - k) * _s**k * definite
     integral = sp.expand(sp.expand_trig(integral)).subs({sp.cos(_theta): _c, sp.sin(_theta): _s})
     # sin^2 = 1 - cos^2 leaves at most one power of sin in each term
-    integral = sp.expand(integral.replace(lambda e: e.is_Pow and e.base == _s and e.exp.is_Integer,
-                                          lambda e: _s ** (e.exp % 2) * (1 - _c**2) ** (e.exp // 2)))
+    integral = sp.expand(
+        integral.replace(
+            lambda e: e.is_Pow and e.base == _s and e.exp.is_Integer,
+            lambda e: _s ** (e.exp % 2) * (1 - _c**2) ** (e.exp // 2),
+        )
+    )
     radial = 2 ** sp.Rational(m + n, 2) * sp.gamma(sp.Rational(m + n, 2) + 1)
     return sp.expand(q11 ** sp.Rational(m, 2) * q22 ** sp.Rational(n, 2) * radial * integral / (2 * sp.pi))
 
 
 def _pair_sum(a: list[sp.Expr], b: list[sp.Expr]) -> sp.Expr:
-    return sp.Add(*(ai * bj * mixed_kernel(i, j) for i, ai in enumerate(a) if ai != 0
-                    for j, bj in enumerate(b) if bj != 0))
+    return sp.Add(
+        *(
+            ai * bj * mixed_kernel(i, j)
+            for i, ai in enumerate(a)
+            if ai != 0
+            for j, bj in enumerate(b)
+            if bj != 0
+        )
+    )
 
 
 def half_line_kernel(pos: list[sp.Expr], neg: list[sp.Expr]) -> tuple[sp.Expr, sp.Expr]:
