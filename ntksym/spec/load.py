@@ -269,7 +269,8 @@ class _Validator:
             if len(text) > MAX_EXPR_CHARS:
                 raise self.error(path + ("expr",), f"expression is longer than {MAX_EXPR_CHARS} characters")
             self.check_expression(text, path + ("expr",))
-            return s.Activation("expr", (), text, path=where)
+            # the hyperparameters the expression may use travel with it to the derivation engine
+            return s.Activation("expr", tuple(self.hyper.items()), text, path=where)
         name = value.get("name")
         if not isinstance(name, str):
             raise self.error(path, "missing `name:` for the activation, e.g. `{name: erf, a: 2}`")

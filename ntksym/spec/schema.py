@@ -35,7 +35,7 @@ class Activation:
     """An elementwise nonlinearity: a named one with parameters, or a user expression."""
 
     name: str  # "relu", ..., or "expr" for {expr: "..."}
-    params: tuple[tuple[str, object], ...] = ()
+    params: tuple[tuple[str, object], ...] = ()  # for "expr": the spec's hyperparameters (name, value)
     expr: str | None = None
     path: str = field(default="", compare=False)
 

@@ -93,7 +93,8 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             _steps_latex(step.body, out)
             out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
         else:
-            out.append(rf"&\text{{{_latex_text(step.path)}: {_latex_text(step.label)}}}\\")
+            method = f" [{step.dual.method}]" if step.dual is not None else ""  # how the dual was obtained
+            out.append(rf"&\text{{{_latex_text(step.path)}: {_latex_text(step.label + method)}}}\\")
             out.append(rf"q_{{12}}' &= {_latex(step.nngp)} \\")
             out.append(rf"t_{{12}}' &= {_latex(step.ntk)} \\")
 
