@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ntksym.cli.main import app
 
 HOSTILE = {
