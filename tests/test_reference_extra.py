@@ -9,15 +9,21 @@ import json
 import numpy as np
 import pytest
 import yaml
+from conftest import DATA
 
 import ntksym
-from conftest import DATA
 
 CASES = json.loads((DATA / "nt_reference_extra.json").read_text())["cases"]
 # One case per feature runs by default (JIT compilation dominates: about 1 s per case and kernel);
 # `make test-slow` runs the rest.
-DEFAULT = {"conv1d-relu-same-flatten", "conv1d-erf-valid-stride-gap", "conv1d-relu-circular-avgpool-gap",
-           "conv1d-relu-repeat-stride", "res-mlp-erf-scale", "std-conv1d-erf-gap"}
+DEFAULT = {
+    "conv1d-relu-same-flatten",
+    "conv1d-erf-valid-stride-gap",
+    "conv1d-relu-circular-avgpool-gap",
+    "conv1d-relu-repeat-stride",
+    "res-mlp-erf-scale",
+    "std-conv1d-erf-gap",
+}
 
 
 def _param(case):
@@ -26,8 +32,13 @@ def _param(case):
 
 
 def _spec(case) -> ntksym.Spec:
-    doc = {"ntksym": 1, "name": case["id"], "parameterization": case["parameterization"],
-           "input_shape": case["input_shape"], "layers": case["layers"]}
+    doc = {
+        "ntksym": 1,
+        "name": case["id"],
+        "parameterization": case["parameterization"],
+        "input_shape": case["input_shape"],
+        "layers": case["layers"],
+    }
     return ntksym.parse_spec(yaml.safe_dump(doc, sort_keys=False))
 
 
@@ -44,8 +55,18 @@ def test_kernel_matches_neural_tangents(case):
 
 def test_extra_cases_cover_the_spatial_layers():
     text = json.dumps([c["layers"] for c in CASES])
-    for needle in ('"VALID"', '"CIRCULAR"', '"SAME"', '"avg_pool"', '"global_avg_pool"', '"flatten"',
-                   '"layer_norm"', '"scale": 0.5', '"stride": [2]', '"stride": [2, 2]'):
+    for needle in (
+        '"VALID"',
+        '"CIRCULAR"',
+        '"SAME"',
+        '"avg_pool"',
+        '"global_avg_pool"',
+        '"flatten"',
+        '"layer_norm"',
+        '"scale": 0.5',
+        '"stride": [2]',
+        '"stride": [2, 2]',
+    ):
         assert needle in text, needle
     assert {len(c["input_shape"]) for c in CASES} == {1, 2, 3}
     assert "standard" in {c["parameterization"] for c in CASES}

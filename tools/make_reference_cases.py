@@ -41,16 +41,34 @@ def to_stax(layers: list[dict], parameterization: str):
         ((kind, p),) = layer.items()
         p = p or {}
         if kind == "dense":
-            out.append(stax.Dense(p.get("width", 8), p.get("w_std", 1.0), p.get("b_std", 0.0),
-                                  parameterization=parameterization))
+            out.append(
+                stax.Dense(
+                    p.get("width", 8),
+                    p.get("w_std", 1.0),
+                    p.get("b_std", 0.0),
+                    parameterization=parameterization,
+                )
+            )
         elif kind == "conv":
-            out.append(stax.Conv(p.get("channels", 8), tuple(p["filter"]), tuple(p.get("stride", [1] * len(p["filter"]))),
-                                 p.get("padding", "SAME"), p.get("w_std", 1.0), p.get("b_std", 0.0),
-                                 parameterization=parameterization))
+            out.append(
+                stax.Conv(
+                    p.get("channels", 8),
+                    tuple(p["filter"]),
+                    tuple(p.get("stride", [1] * len(p["filter"]))),
+                    p.get("padding", "SAME"),
+                    p.get("w_std", 1.0),
+                    p.get("b_std", 0.0),
+                    parameterization=parameterization,
+                )
+            )
         elif kind == "activation":
             out.append(ACTIVATIONS[p["name"]]())
         elif kind == "avg_pool":
-            out.append(stax.AvgPool(tuple(p["window"]), tuple(p.get("stride", p["window"])), p.get("padding", "VALID")))
+            out.append(
+                stax.AvgPool(
+                    tuple(p["window"]), tuple(p.get("stride", p["window"])), p.get("padding", "VALID")
+                )
+            )
         elif kind == "global_avg_pool":
             out.append(stax.GlobalAvgPool())
         elif kind == "flatten":
@@ -59,8 +77,11 @@ def to_stax(layers: list[dict], parameterization: str):
             out.append(stax.LayerNorm(axis=-1))
         elif kind == "residual":
             block = scaled_block(p["layers"], p.get("scale", 1.0), parameterization)
-            out.append(stax.serial(stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(*block)),
-                                   stax.FanInSum()))
+            out.append(
+                stax.serial(
+                    stax.FanOut(2), stax.parallel(stax.Identity(), stax.serial(*block)), stax.FanInSum()
+                )
+            )
         elif kind == "repeat":
             out.extend(to_stax(p["layers"], parameterization) * p["repeat"])
         else:
@@ -96,11 +117,17 @@ def unrolled(layers: list[dict]) -> list[dict]:
 
 
 def relu_conv(filter_, **extra):
-    return [{"conv": {"filter": filter_, "w_std": 1.4, "b_std": 0.1, **extra}}, {"activation": {"name": "relu"}}]
+    return [
+        {"conv": {"filter": filter_, "w_std": 1.4, "b_std": 0.1, **extra}},
+        {"activation": {"name": "relu"}},
+    ]
 
 
 def erf_conv(filter_, **extra):
-    return [{"conv": {"filter": filter_, "w_std": 1.2, "b_std": 0.2, **extra}}, {"activation": {"name": "erf"}}]
+    return [
+        {"conv": {"filter": filter_, "w_std": 1.2, "b_std": 0.2, **extra}},
+        {"activation": {"name": "erf"}},
+    ]
 
 
 READOUT = [{"dense": {"width": 1, "w_std": 1.0, "b_std": 0.0}}]
@@ -109,63 +136,195 @@ GAP, FLAT = [{"global_avg_pool": {}}], [{"flatten": {}}]
 CASES = [
     # 1-D convolutions
     ("conv1d-relu-same-flatten", "ntk", [8, 3], relu_conv([3]) + relu_conv([3]) + FLAT + READOUT),
-    ("conv1d-erf-valid-stride-gap", "ntk", [9, 2],
-     erf_conv([3], stride=[2], padding="VALID") + erf_conv([2], padding="VALID") + GAP + READOUT),
-    ("conv1d-relu-circular-avgpool-gap", "ntk", [8, 2],
-     relu_conv([3], padding="CIRCULAR") + [{"avg_pool": {"window": [2]}}]
-     + relu_conv([3], padding="CIRCULAR") + GAP + READOUT),
-    ("conv1d-relu-circular-stride-flatten", "ntk", [7, 2],
-     relu_conv([4], padding="CIRCULAR", stride=[2]) + relu_conv([3], padding="CIRCULAR") + FLAT + READOUT),
-    ("conv1d-gelu-avgpool-same-stride", "ntk", [8, 2],
-     [{"conv": {"filter": [3], "w_std": 1.3, "b_std": 0.3}}, {"activation": {"name": "gelu"}},
-      {"avg_pool": {"window": [3], "stride": [2], "padding": "SAME"}}] + relu_conv([2]) + FLAT + READOUT),
-    ("conv1d-relu-repeat-stride", "ntk", [9, 2],
-     [{"repeat": {"repeat": 2, "layers": relu_conv([3], stride=[2])}}] + GAP + READOUT),
+    (
+        "conv1d-erf-valid-stride-gap",
+        "ntk",
+        [9, 2],
+        erf_conv([3], stride=[2], padding="VALID") + erf_conv([2], padding="VALID") + GAP + READOUT,
+    ),
+    (
+        "conv1d-relu-circular-avgpool-gap",
+        "ntk",
+        [8, 2],
+        relu_conv([3], padding="CIRCULAR")
+        + [{"avg_pool": {"window": [2]}}]
+        + relu_conv([3], padding="CIRCULAR")
+        + GAP
+        + READOUT,
+    ),
+    (
+        "conv1d-relu-circular-stride-flatten",
+        "ntk",
+        [7, 2],
+        relu_conv([4], padding="CIRCULAR", stride=[2]) + relu_conv([3], padding="CIRCULAR") + FLAT + READOUT,
+    ),
+    (
+        "conv1d-gelu-avgpool-same-stride",
+        "ntk",
+        [8, 2],
+        [
+            {"conv": {"filter": [3], "w_std": 1.3, "b_std": 0.3}},
+            {"activation": {"name": "gelu"}},
+            {"avg_pool": {"window": [3], "stride": [2], "padding": "SAME"}},
+        ]
+        + relu_conv([2])
+        + FLAT
+        + READOUT,
+    ),
+    (
+        "conv1d-relu-repeat-stride",
+        "ntk",
+        [9, 2],
+        [{"repeat": {"repeat": 2, "layers": relu_conv([3], stride=[2])}}] + GAP + READOUT,
+    ),
     # 2-D convolutions
-    ("conv2d-relu-valid-stride-flatten", "ntk", [5, 5, 2],
-     relu_conv([2, 2], padding="VALID") + relu_conv([3, 3], stride=[2, 2]) + FLAT + READOUT),
-    ("conv2d-erf-circular-stride-gap", "ntk", [5, 4, 2],
-     erf_conv([3, 3], padding="CIRCULAR", stride=[2, 1]) + erf_conv([2, 3], padding="CIRCULAR") + GAP + READOUT),
-    ("conv2d-relu-avgpool-same-gap", "ntk", [4, 4, 2],
-     relu_conv([3, 3]) + [{"avg_pool": {"window": [2, 2], "stride": [1, 1], "padding": "SAME"}}]
-     + relu_conv([3, 3]) + GAP + READOUT),
-    ("conv2d-abs-avgpool-circular-flatten", "ntk", [5, 5, 2],
-     [{"conv": {"filter": [3, 3], "w_std": 1.1, "b_std": 0.2}}, {"activation": {"name": "abs"}},
-      {"avg_pool": {"window": [3, 3], "stride": [2, 2], "padding": "CIRCULAR"}}] + FLAT + READOUT),
-    ("conv2d-relu-dense-on-pixels-gap", "ntk", [4, 4, 2],
-     relu_conv([3, 3]) + [{"dense": {"w_std": 1.3, "b_std": 0.2}}, {"activation": {"name": "relu"}}]
-     + GAP + READOUT),
+    (
+        "conv2d-relu-valid-stride-flatten",
+        "ntk",
+        [5, 5, 2],
+        relu_conv([2, 2], padding="VALID") + relu_conv([3, 3], stride=[2, 2]) + FLAT + READOUT,
+    ),
+    (
+        "conv2d-erf-circular-stride-gap",
+        "ntk",
+        [5, 4, 2],
+        erf_conv([3, 3], padding="CIRCULAR", stride=[2, 1])
+        + erf_conv([2, 3], padding="CIRCULAR")
+        + GAP
+        + READOUT,
+    ),
+    (
+        "conv2d-relu-avgpool-same-gap",
+        "ntk",
+        [4, 4, 2],
+        relu_conv([3, 3])
+        + [{"avg_pool": {"window": [2, 2], "stride": [1, 1], "padding": "SAME"}}]
+        + relu_conv([3, 3])
+        + GAP
+        + READOUT,
+    ),
+    (
+        "conv2d-abs-avgpool-circular-flatten",
+        "ntk",
+        [5, 5, 2],
+        [
+            {"conv": {"filter": [3, 3], "w_std": 1.1, "b_std": 0.2}},
+            {"activation": {"name": "abs"}},
+            {"avg_pool": {"window": [3, 3], "stride": [2, 2], "padding": "CIRCULAR"}},
+        ]
+        + FLAT
+        + READOUT,
+    ),
+    (
+        "conv2d-relu-dense-on-pixels-gap",
+        "ntk",
+        [4, 4, 2],
+        relu_conv([3, 3])
+        + [{"dense": {"w_std": 1.3, "b_std": 0.2}}, {"activation": {"name": "relu"}}]
+        + GAP
+        + READOUT,
+    ),
     # deeper stacks
-    ("deep-conv1d-relu-8-gap", "ntk", [8, 2],
-     relu_conv([3]) + [{"repeat": {"repeat": 7, "layers": relu_conv([3])}}] + GAP + READOUT),
-    ("deep-conv2d-erf-8-flatten", "ntk", [4, 4, 2],
-     [{"repeat": {"repeat": 8, "layers": erf_conv([3, 3])}}] + FLAT + READOUT),
+    (
+        "deep-conv1d-relu-8-gap",
+        "ntk",
+        [8, 2],
+        relu_conv([3]) + [{"repeat": {"repeat": 7, "layers": relu_conv([3])}}] + GAP + READOUT,
+    ),
+    (
+        "deep-conv2d-erf-8-flatten",
+        "ntk",
+        [4, 4, 2],
+        [{"repeat": {"repeat": 8, "layers": erf_conv([3, 3])}}] + FLAT + READOUT,
+    ),
     # residual blocks (scale != 1) and layer norm on spatial states
-    ("res-conv2d-relu-scale", "ntk", [4, 4, 2],
-     [{"conv": {"filter": [3, 3], "w_std": 1.0, "b_std": 0.1}},
-      {"residual": {"scale": 0.5, "layers": [{"activation": {"name": "relu"}},
-                                             {"conv": {"filter": [3, 3], "w_std": 1.4, "b_std": 0.1}}]}},
-      {"activation": {"name": "relu"}}] + GAP + READOUT),
-    ("res-mlp-erf-scale", "ntk", [5],
-     [{"dense": {"w_std": 1.0, "b_std": 0.1}},
-      {"repeat": {"repeat": 3, "layers": [{"residual": {"scale": 0.7, "layers": [
-          {"activation": {"name": "erf"}}, {"dense": {"w_std": 1.5, "b_std": 0.2}}]}}]}},
-      {"activation": {"name": "erf"}}] + READOUT),
-    ("ln-conv1d-relu-gap", "ntk", [8, 3],
-     [{"conv": {"filter": [3], "w_std": 1.5, "b_std": 0.1}}, {"layer_norm": {}}, {"activation": {"name": "relu"}},
-      {"conv": {"filter": [3], "w_std": 1.5, "b_std": 0.1}}, {"layer_norm": {}}, {"activation": {"name": "relu"}}]
-     + GAP + READOUT),
+    (
+        "res-conv2d-relu-scale",
+        "ntk",
+        [4, 4, 2],
+        [
+            {"conv": {"filter": [3, 3], "w_std": 1.0, "b_std": 0.1}},
+            {
+                "residual": {
+                    "scale": 0.5,
+                    "layers": [
+                        {"activation": {"name": "relu"}},
+                        {"conv": {"filter": [3, 3], "w_std": 1.4, "b_std": 0.1}},
+                    ],
+                }
+            },
+            {"activation": {"name": "relu"}},
+        ]
+        + GAP
+        + READOUT,
+    ),
+    (
+        "res-mlp-erf-scale",
+        "ntk",
+        [5],
+        [
+            {"dense": {"w_std": 1.0, "b_std": 0.1}},
+            {
+                "repeat": {
+                    "repeat": 3,
+                    "layers": [
+                        {
+                            "residual": {
+                                "scale": 0.7,
+                                "layers": [
+                                    {"activation": {"name": "erf"}},
+                                    {"dense": {"w_std": 1.5, "b_std": 0.2}},
+                                ],
+                            }
+                        }
+                    ],
+                }
+            },
+            {"activation": {"name": "erf"}},
+        ]
+        + READOUT,
+    ),
+    (
+        "ln-conv1d-relu-gap",
+        "ntk",
+        [8, 3],
+        [
+            {"conv": {"filter": [3], "w_std": 1.5, "b_std": 0.1}},
+            {"layer_norm": {}},
+            {"activation": {"name": "relu"}},
+            {"conv": {"filter": [3], "w_std": 1.5, "b_std": 0.1}},
+            {"layer_norm": {}},
+            {"activation": {"name": "relu"}},
+        ]
+        + GAP
+        + READOUT,
+    ),
     # standard parameterization
-    ("std-conv2d-relu-flatten", "standard", [4, 4, 2],
-     relu_conv([3, 3], channels=4) + relu_conv([2, 2], channels=3, padding="VALID") + FLAT + READOUT),
-    ("std-conv1d-erf-gap", "standard", [8, 3],
-     [{"conv": {"filter": [3], "w_std": 1.2, "b_std": None, "channels": 5}}, {"activation": {"name": "erf"}},
-      {"conv": {"filter": [3], "w_std": 1.2, "b_std": 0.2, "channels": 6, "stride": [2]}},
-      {"activation": {"name": "erf"}}] + GAP + READOUT),
+    (
+        "std-conv2d-relu-flatten",
+        "standard",
+        [4, 4, 2],
+        relu_conv([3, 3], channels=4) + relu_conv([2, 2], channels=3, padding="VALID") + FLAT + READOUT,
+    ),
+    (
+        "std-conv1d-erf-gap",
+        "standard",
+        [8, 3],
+        [
+            {"conv": {"filter": [3], "w_std": 1.2, "b_std": None, "channels": 5}},
+            {"activation": {"name": "erf"}},
+            {"conv": {"filter": [3], "w_std": 1.2, "b_std": 0.2, "channels": 6, "stride": [2]}},
+            {"activation": {"name": "erf"}},
+        ]
+        + GAP
+        + READOUT,
+    ),
 ]
 
 
-def make_case(case_id: str, parameterization: str, input_shape: list[int], layers: list[dict], seed: int) -> dict:
+def make_case(
+    case_id: str, parameterization: str, input_shape: list[int], layers: list[dict], seed: int
+) -> dict:
     rng = np.random.default_rng(seed)
     small = len(input_shape) == 3  # 2-D images: fewer examples keep the file small
     n1, n2 = (4, 3) if small else (6, 4)
@@ -174,10 +333,18 @@ def make_case(case_id: str, parameterization: str, input_shape: list[int], layer
     _, _, kernel_fn = stax.serial(*to_stax(layers, parameterization))
     k12 = kernel_fn(x1, x2, ("nngp", "ntk"))
     k11 = kernel_fn(x1, None, ("nngp", "ntk"))
-    return {"id": case_id, "parameterization": parameterization, "input_shape": input_shape,
-            "layers": unrolled(layers), "x1": x1.tolist(), "x2": x2.tolist(),
-            "nngp_12": np.asarray(k12.nngp).tolist(), "ntk_12": np.asarray(k12.ntk).tolist(),
-            "nngp_11": np.asarray(k11.nngp).tolist(), "ntk_11": np.asarray(k11.ntk).tolist()}
+    return {
+        "id": case_id,
+        "parameterization": parameterization,
+        "input_shape": input_shape,
+        "layers": unrolled(layers),
+        "x1": x1.tolist(),
+        "x2": x2.tolist(),
+        "nngp_12": np.asarray(k12.nngp).tolist(),
+        "ntk_12": np.asarray(k12.ntk).tolist(),
+        "nngp_11": np.asarray(k11.nngp).tolist(),
+        "ntk_11": np.asarray(k11.ntk).tolist(),
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -185,7 +352,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("-o", "--output", default="tests/data/nt_reference_extra.json")
     args = parser.parse_args(argv)
     cases = [make_case(*case, seed=i) for i, case in enumerate(CASES)]
-    doc = {"anchor": "neural-tangents 0.6.5 on jax 0.4.26, float64 (tools/make_reference_cases.py)", "cases": cases}
+    doc = {
+        "anchor": "neural-tangents 0.6.5 on jax 0.4.26, float64 (tools/make_reference_cases.py)",
+        "cases": cases,
+    }
     with open(args.output, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
     print(f"wrote {len(cases)} cases to {args.output}")

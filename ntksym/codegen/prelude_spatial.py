@@ -40,7 +40,7 @@ def _pixel_diagonal(a, batch_ndim):
 
 
 def _spread(d, batch_ndim, second):
-    """(batch..., X, Y) -> (batch..., X, 1, Y, 1) for a pair's first pixel, (..., 1, X, 1, Y) for the other."""
+    """(batch..., X, Y) -> (..., X, 1, Y, 1) for a pair's first pixel, (..., 1, X, 1, Y) for the second."""
     shape = d.shape[:batch_ndim]
     for n in d.shape[batch_ndim:]:
         shape += (1, n) if second else (n, 1)

@@ -16,7 +16,7 @@ from ntksym.symbolic.steps import SpatialStep
 PADDING_TEXT = {"SAME": "zero outside the image (SAME)", "VALID": "no padding (VALID)",
                 "CIRCULAR": "indices wrap around (CIRCULAR)"}
 HEADER = [
-    "Spatial state: q12 = q12(p, p'), the covariance of pixel p of x and pixel p' of x' (mean over channels);",
+    "Spatial state: q12 = q12(p, p'), the covariance of pixel p of x and pixel p' of x' (channel mean);",
     "       dense, activation and layer_norm act on each pixel pair with q11 = q11(p, p), q22 = q22(p', p').",
     "input: q12(p, p') = <x(p), x'(p')> / C (C channels),  t12 = 0",
 ]

@@ -64,8 +64,8 @@ def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
     if state.dims is not None:
         raise DerivationError(
             f"{spec.layers[-1].path}: the network ends on a spatial state "
-            f"({_shape_text(state.dims)} pixels); add `global_avg_pool` or `flatten` before the readout dense "
-            "layer")
+            f"({_shape_text(state.dims)} pixels); add `global_avg_pool` or `flatten` before the readout "
+            "dense layer")
     mode = "full" if any(s.kind in ("avg_pool", "global_avg_pool") for s in spatial) else "diagonal"
     return SpatialPlan(mode, tuple(shape[:-1]), shape[-1], walker.max_pixels, frozenset(walker.unrolled))
 
