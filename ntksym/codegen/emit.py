@@ -69,13 +69,7 @@ class ModuleWriter:
         out: list[str] = []
         for step in steps:
             if isinstance(step, EntrywiseStep):
-                k = self.counter
-                self.counter += 1
-                doc = f"{step.path}: {step.label}"
-                self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc)
-                self.function(f"_diag_{k}", DIAG_ARGS, [step.nngp_diag, step.ntk_diag], doc + " (same input)")
-                width = "" if step.width is None else f", width={self.value(step.width)}"
-                out.append(f"{indent}s = _entrywise(s, _cross_{k}, _diag_{k}, hp{width})  # {comment_text(doc, 70)}")
+                out.append(self.entrywise_line(step, indent))
             elif isinstance(step, RepeatStep):
                 k = self.counter
                 self.counter += 1
@@ -94,6 +88,15 @@ class ModuleWriter:
             else:
                 raise CodegenError(f"no code generation for {type(step).__name__}")
         return out
+
+    def entrywise_line(self, step: EntrywiseStep, indent: str, helper: str = "_entrywise") -> str:
+        k = self.counter
+        self.counter += 1
+        doc = f"{step.path}: {step.label}"
+        self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc)
+        self.function(f"_diag_{k}", DIAG_ARGS, [step.nngp_diag, step.ntk_diag], doc + " (same input)")
+        width = "" if step.width is None else f", width={self.value(step.width)}"
+        return f"{indent}s = {helper}(s, _cross_{k}, _diag_{k}, hp{width})  # {comment_text(doc, 70)}"
 
     def value(self, expr: sp.Expr) -> str:
         """A number, or a hyperparameter looked up in `hp`."""
@@ -121,6 +124,7 @@ class ModuleWriter:
             f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}",
             'if DTYPE == "float64":\n    jax.config.update("jax_enable_x64", True)',
             prelude_source("prelude.py"),
+            *self.extra_preludes(),
         ]
         if uses_quadrature:
             parts.append(prelude_source("prelude_quadrature.py"))
@@ -133,7 +137,7 @@ class ModuleWriter:
             "    same = x2 is None\n"
             "    x2 = x1 if same else jnp.asarray(x2, DTYPE)\n"
             "    hp = {k: jnp.asarray(v, DTYPE) for k, v in hp.items()}\n"
-            "    q11, t11, q22, t22, q12, t12, _ = _propagate(_inputs(x1, x2), hp)\n"
+            f"    q11, t11, q22, t22, q12, t12, _ = _propagate({self.inputs_call}, hp)\n"
             "    if same:\n"
             "        return _symmetric(q12, q11), _symmetric(t12, t11)\n"
             "    return q12, t12"
@@ -148,12 +152,17 @@ class ModuleWriter:
         parts.append(prelude_source("prelude_dynamics.py"))  # predict / max_learning_rate on `kernel`
         return "\n\n\n".join(parts) + "\n"
 
+    inputs_call = "_inputs(x1, x2)"  # the initial state; the spatial writer starts from pixel covariances
+
+    def extra_preludes(self) -> list[str]:
+        return []
+
     def all_expressions(self):
         def walk(steps):
             for step in steps:
                 if isinstance(step, EntrywiseStep):
                     yield from (step.nngp, step.ntk, step.nngp_diag, step.ntk_diag)
-                else:
+                elif isinstance(step, (RepeatStep, ResidualStep)):
                     yield from walk(step.body)
 
         return walk(self.d.steps)
@@ -163,4 +172,7 @@ def emit_module(derivation: Derivation, dtype: str = "float32") -> str:
     """The generated module's source text."""
     if dtype not in ("float32", "float64"):
         raise CodegenError(f"dtype must be float32 or float64, got {dtype!r}")
-    return ModuleWriter(derivation, dtype).module()
+    from ntksym.codegen.emit_spatial import SpatialModuleWriter, has_spatial_steps
+
+    writer = SpatialModuleWriter if has_spatial_steps(derivation) else ModuleWriter
+    return writer(derivation, dtype).module()

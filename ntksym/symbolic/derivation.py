@@ -15,7 +15,10 @@ from ntksym.errors import DerivationError
 from ntksym.spec import schema as s
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.rules import ACTIVATION_RULES
+from ntksym.symbolic.rules.conv import conv_step
 from ntksym.symbolic.rules.dense import dense_step, layer_norm_step
+from ntksym.symbolic.rules.pooling import avg_pool_step, flatten_step, global_avg_pool_step
+from ntksym.symbolic.spatial_plan import spatial_plan
 from ntksym.symbolic.state import symbol_for, t11, t12
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
 from ntksym.symbolic.values import to_sympy
@@ -76,7 +79,9 @@ class Derivation:
 def derive(spec: s.Spec) -> Derivation:
     """Derive the layerwise kernel recursions of `spec`."""
     _check_widths(spec)
-    return Derivation(spec, _derive_layers(spec.layers, spec.parameterization))
+    steps = _derive_layers(spec.layers, spec.parameterization)
+    spatial_plan(spec, steps)  # shapes of conv / pooling layers: a DerivationError if they do not fit
+    return Derivation(spec, steps)
 
 
 def _derive_layers(layers: tuple[s.Layer, ...], parameterization: str) -> tuple[Step, ...]:
@@ -96,9 +101,15 @@ def _derive_layer(layer: s.Layer, parameterization: str) -> Step:
         return ResidualStep(layer.path, to_sympy(layer.scale), _derive_layers(layer.layers, parameterization))
     if isinstance(layer, s.LayerNorm):
         return layer_norm_step(layer)
-    kind = layer.path.rsplit(".", 1)[-1]
-    raise DerivationError(f"{layer.path}: the `{kind}` layer is not supported yet by the kernel derivation; "
-                          "fully-connected layers (dense, activation, repeat, residual, layer_norm) are")
+    if isinstance(layer, s.Conv):
+        return conv_step(layer, parameterization)
+    if isinstance(layer, s.AvgPool):
+        return avg_pool_step(layer)
+    if isinstance(layer, s.GlobalAvgPool):
+        return global_avg_pool_step(layer)
+    if isinstance(layer, s.Flatten):
+        return flatten_step(layer)
+    raise DerivationError(f"{layer.path}: no kernel rule for {type(layer).__name__}")
 
 
 @lru_cache(maxsize=256)

@@ -10,8 +10,9 @@ import sympy as sp
 
 from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
 from ntksym.symbolic.state import ANGLE, SQRT_DET, fan_in, q11, q12, q22, t11, t12
-from ntksym.symbolic.steps import RepeatStep, ResidualStep, Step
+from ntksym.symbolic.steps import RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
 
 THETA = sp.Symbol("theta")
 LATEX_NAMES = {q11: "q_{11}", q12: "q_{12}", q22: "q_{22}", t11: "t_{11}", t12: "t_{12}",
@@ -40,6 +41,8 @@ def derivation_text(d) -> str:
         "       theta = arccos(q12 / sqrt(q11 q22)); primes mark a layer's output.",
         "input: q12 = <x, x'> / d,  t12 = 0" + (",  fan_in = d" if spec.parameterization == "standard" else ""),
     ]
+    if next(iter_spatial(d.steps), None) is not None:
+        lines[-1:] = HEADER
     _steps_text(d.steps, lines, indent="")
     if d.hyperparameters:
         lines.append("hyperparameters: " + ", ".join(f"{k} = {v:g}" for k, v in d.hyperparameters.items()))
@@ -56,6 +59,8 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
             lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")
             _steps_text(step.body, lines, indent + "  ")
             lines.append(f"{indent}  q12' = q12_skip + {step.scale**2} * q12_block,  t12' = t12_skip + {step.scale**2} * t12_block")
+        elif isinstance(step, SpatialStep):
+            lines.extend(spatial_text(step, indent))
         else:
             method = _method(step.dual)
             lines.append(f"{indent}{step.path}: {step.label}" + (f"  [{method}]" if method else ""))
@@ -68,6 +73,8 @@ def derivation_latex(d) -> str:
     spec = d.spec
     out = [r"\begin{align*}", rf"&\text{{{_latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
+    if next(iter_spatial(d.steps), None) is not None:
+        out[-1] = LATEX_INPUT
     _steps_latex(d.steps, out)
     out += depth_latex(d)
     out.append(r"\end{align*}")
@@ -92,6 +99,8 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             out.append(rf"&\text{{residual block, scale }} {sp.latex(step.scale)}:\\")
             _steps_latex(step.body, out)
             out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
+        elif isinstance(step, SpatialStep):
+            out.extend(spatial_latex(step, _latex, _latex_text))
         else:
             method = f" [{step.dual.method}]" if step.dual is not None else ""  # how the dual was obtained
             out.append(rf"&\text{{{_latex_text(step.path)}: {_latex_text(step.label + method)}}}\\")
@@ -117,6 +126,8 @@ def _step_dict(step: Step) -> dict:
         return {"path": step.path, "kind": "repeat", "count": str(step.count), "body": [_step_dict(s) for s in step.body]}
     if isinstance(step, ResidualStep):
         return {"path": step.path, "kind": "residual", "scale": str(step.scale), "body": [_step_dict(s) for s in step.body]}
+    if isinstance(step, SpatialStep):
+        return spatial_dict(step)
     out = {"path": step.path, "kind": step.path.rsplit(".", 1)[-1], "label": step.label,
            "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
            "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}

@@ -2,6 +2,8 @@
 
 An `EntrywiseStep` maps each pair's state (q11, q12, q22, t12) to new cross values (q12', t12') and
 each input's own (q11, t11) to (q11', t11'): every layer of a fully-connected network is of this kind.
+A `SpatialStep` (conv, avg_pool, global_avg_pool, flatten) acts on pixel-by-pixel covariances; on a
+spatial state the entrywise steps act pixel pair by pixel pair (docs/architectures.md).
 """
 
 from __future__ import annotations
@@ -41,7 +43,27 @@ class ResidualStep:
     body: tuple[Step, ...]
 
 
-Step = EntrywiseStep | RepeatStep | ResidualStep
+@dataclass(frozen=True)
+class SpatialStep:
+    """A layer that mixes pixels: a linear map of the pixel-pair covariances, then (conv) an affine map.
+
+    kind: conv | avg_pool | global_avg_pool | flatten. For conv, `nngp`/`ntk` are the affine map applied
+    to the patch averages A(q12), A(t12) (written q12, t12), with `fan_in` standing for
+    channels * filter size (the standard parameterization's fan-in of a convolution).
+    """
+
+    path: str
+    kind: str
+    label: str
+    window: tuple[int, ...] = ()  # conv filter or pooling window, one entry per spatial axis
+    stride: tuple[int, ...] = ()
+    padding: str = "VALID"
+    nngp: sp.Expr | None = None  # conv only: q12' in the patch averages q12, t12 and fan_in
+    ntk: sp.Expr | None = None
+    width: sp.Expr | None = None  # conv: the channels of its output (the next layer's fan-in)
+
+
+Step = EntrywiseStep | RepeatStep | ResidualStep | SpatialStep
 
 
 def iter_entrywise(steps: tuple[Step, ...]):
@@ -49,5 +71,14 @@ def iter_entrywise(steps: tuple[Step, ...]):
     for step in steps:
         if isinstance(step, EntrywiseStep):
             yield step
-        else:
+        elif isinstance(step, (RepeatStep, ResidualStep)):
             yield from iter_entrywise(step.body)
+
+
+def iter_spatial(steps: tuple[Step, ...]):
+    """Every spatial step, in order, descending into repeats and residual blocks once."""
+    for step in steps:
+        if isinstance(step, SpatialStep):
+            yield step
+        elif isinstance(step, (RepeatStep, ResidualStep)):
+            yield from iter_spatial(step.body)

@@ -1,0 +1,158 @@
+"""Shapes through a spec with spatial layers: validation, and what the code generator needs to know.
+
+The kernel state of a spatial network holds, per pair of inputs, the covariance of every pair of pixels
+(mode "full", n1 n2 P^2 numbers) or, when no layer ever mixes pixel offsets (the only way out of the
+spatial part is `flatten` and there is no pooling), just the pixel diagonal (mode "diagonal",
+n1 n2 P numbers): a convolution's patch sum Sigma(p + d, p' + d) keeps the offset p - p', so the
+diagonal p = p' never needs the rest (Novak et al. 2019, section 3.1; neural-tangents' `diagonal_spatial`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ntksym.errors import DerivationError
+from ntksym.spec.schema import Spec
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
+
+_AXES = {1: "width", 2: "height and width"}
+
+
+@dataclass(frozen=True)
+class SpatialPlan:
+    mode: str  # "full" (pixel pairs) or "diagonal" (pixel diagonal only)
+    input_dims: tuple[int, ...]  # spatial dimensions of the input: (width,) or (height, width)
+    channels: int
+    max_pixels: int  # the most pixels any layer's state has
+    unrolled: frozenset[str]  # repeat blocks that change the spatial shape: unrolled, not a fori_loop
+
+    @property
+    def floats_per_pair(self) -> int:
+        """Numbers held per pair of inputs and per kernel (NNGP or NTK) at the widest layer."""
+        return self.max_pixels**2 if self.mode == "full" else self.max_pixels
+
+
+@dataclass
+class _State:
+    dims: tuple[int, ...] | None  # None: fully connected
+    fan_known: bool = True
+
+
+def output_dims(dims: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...], padding: str):
+    """Spatial dims after a conv or pool, as `lax.padtype_to_pads` / neural-tangents compute them."""
+    if padding == "VALID":
+        return tuple((n - k) // s + 1 for n, k, s in zip(dims, window, stride, strict=True))
+    return tuple(-(-n // s) for n, s in zip(dims, stride, strict=True))
+
+
+def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
+    """None for a fully-connected spec; otherwise checks every spatial layer's shape (`DerivationError`)."""
+    spatial = list(iter_spatial(steps))
+    if not spatial:
+        return None
+    shape = spec.input_shape
+    if shape is None or len(shape) not in (2, 3):
+        got = "no input_shape" if shape is None else f"input_shape {list(shape)}"
+        raise DerivationError(
+            f"{spatial[0].path}: `{spatial[0].kind}` needs spatial inputs, but the spec has {got}; give "
+            "`input_shape: [width, channels]` (1-D) or `input_shape: [height, width, channels]` (2-D)")
+    walker = _Walker(spec.parameterization == "standard")
+    state = walker.walk(steps, _State(tuple(shape[:-1])))
+    if state.dims is not None:
+        raise DerivationError(
+            f"{spec.layers[-1].path}: the network ends on a spatial state "
+            f"({_shape_text(state.dims)} pixels); add `global_avg_pool` or `flatten` before the readout "
+            "dense layer")
+    mode = "full" if any(s.kind in ("avg_pool", "global_avg_pool") for s in spatial) else "diagonal"
+    return SpatialPlan(mode, tuple(shape[:-1]), shape[-1], walker.max_pixels, frozenset(walker.unrolled))
+
+
+def _shape_text(dims: tuple[int, ...]) -> str:
+    return " x ".join(map(str, dims))
+
+
+class _Walker:
+    def __init__(self, standard: bool):
+        self.standard = standard
+        self.max_pixels = 0
+        self.unrolled: set[str] = set()
+
+    def walk(self, steps: tuple[Step, ...], state: _State) -> _State:
+        for step in steps:
+            if state.dims is not None:
+                self.max_pixels = max(self.max_pixels, math.prod(state.dims))
+            state = self.step(step, state)
+        return state
+
+    def step(self, step: Step, state: _State) -> _State:
+        if isinstance(step, EntrywiseStep):
+            if step.path.endswith(".dense"):
+                self.need_fan_in(step.path, state)
+                return _State(state.dims, step.width is not None)
+            return state
+        if isinstance(step, ResidualStep):
+            out = self.walk(step.body, state)
+            if out.dims != state.dims:
+                raise DerivationError(
+                    f"{step.path}: the residual block changes the state from {self.describe(state)} to "
+                    f"{self.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
+                    "blocks (conv with padding SAME and stride 1, no pooling)")
+            return out
+        if isinstance(step, RepeatStep):
+            return self.repeat(step, state)
+        assert isinstance(step, SpatialStep)
+        if state.dims is None:
+            raise DerivationError(
+                f"{step.path}: `{step.kind}` needs a spatial state, but an earlier flatten or "
+                "global_avg_pool has already made it fully connected; move the layer before it")
+        if step.kind in ("global_avg_pool", "flatten"):
+            return _State(None, state.fan_known)
+        self.check_window(step, state.dims)
+        dims = output_dims(state.dims, step.window, step.stride, step.padding)
+        if step.kind == "conv":
+            self.need_fan_in(step.path, state)
+            return _State(dims, step.width is not None)
+        return _State(dims, state.fan_known)
+
+    def repeat(self, step: RepeatStep, state: _State) -> _State:
+        once = self.walk(step.body, state)
+        if once.dims == state.dims:
+            return self.walk(step.body, once)  # a second pass checks the fan-in the block hands itself
+        if not isinstance(step.count, sp.Integer):
+            raise DerivationError(
+                f"{step.path}: the block changes the spatial shape from {self.describe(state)} to "
+                f"{self.describe(once)}, so its repeat count must be a whole number, not the hyperparameter "
+                f"`{step.count}`")
+        self.unrolled.add(step.path)
+        for _ in range(int(step.count) - 1):
+            once = self.walk(step.body, once)
+        return once
+
+    def check_window(self, step: SpatialStep, dims: tuple[int, ...]) -> None:
+        name = "filter" if step.kind == "conv" else "window"
+        if len(step.window) != len(dims):
+            example = [step.window[0]] * len(dims)
+            raise DerivationError(
+                f"{step.path}: {name} {list(step.window)} has {len(step.window)} entries but the state has "
+                f"{len(dims)} spatial axes ({_AXES[len(dims)]}); write `{name}: {example}`")
+        if len(step.stride) != len(dims):
+            raise DerivationError(f"{step.path}: stride {list(step.stride)} needs {len(dims)} entries, "
+                                  f"one per spatial axis ({_AXES[len(dims)]})")
+        if step.padding == "VALID" and any(k > n for k, n in zip(step.window, dims, strict=True)):
+            raise DerivationError(
+                f"{step.path}: {name} {list(step.window)} is larger than the {_shape_text(dims)} image it "
+                "sees with padding VALID; use a smaller one or padding SAME")
+
+    def need_fan_in(self, path: str, state: _State) -> None:
+        if self.standard and not state.fan_known:
+            raise DerivationError(
+                f"{path}: the standard parameterization's NTK depends on the fan-in, but the layer before "
+                "it has no `width` (dense) or `channels` (conv); give every hidden dense layer a width and "
+                "every conv its channels")
+
+    @staticmethod
+    def describe(state: _State) -> str:
+        return "fully connected" if state.dims is None else f"{_shape_text(state.dims)} pixels"
