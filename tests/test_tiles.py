@@ -103,3 +103,23 @@ def test_tile_sizes_are_bounded_and_split_evenly():
     assert 128 <= auto_tile_size(4) <= 4096
     assert even_split(4000, 1024) == 1000 and even_split(50_000, 4096) == 3848
     assert even_split(5, 1024) == 5 and even_split(20, 10) == 10
+
+
+def test_cli_kernel_memmap_folder_and_tile_size(tmp_path):
+    from typer.testing import CliRunner
+
+    from ntksym.cli.main import app
+
+    spec = tmp_path / "relu.yaml"
+    spec.write_text(spec_text(LAYERS, name="relu-tiles"))
+    x = data(21, 6)
+    np.save(tmp_path / "x.npy", x)
+    runner = CliRunner()
+    done = runner.invoke(app, ["kernel", str(spec), "--x1", str(tmp_path / "x.npy"), "-o", str(tmp_path / "k"),
+                               "--memmap", "--tile-size", "8", "--x64"])
+    assert done.exit_code == 0, done.output
+    want = ntksym.compile(ntksym.parse_spec(spec.read_text()), dtype="float64").kernel(x)
+    np.testing.assert_allclose(np.load(tmp_path / "k" / "ntk.npy"), want.ntk, rtol=1e-12)
+    done = runner.invoke(app, ["kernel", str(spec), "--x1", str(tmp_path / "x.npy"), "-o", str(tmp_path / "k.npz"),
+                               "--tile-size", "0"])
+    assert done.exit_code == 2
