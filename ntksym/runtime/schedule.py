@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ntksym.runtime.output import make_sink
 from ntksym.runtime.sharding import local_devices, process_share, run_sharded
-from ntksym.runtime.tiled import Pair, Progress, TileWriter, run_tiles
+from ntksym.runtime.tiled import Pair, Progress, TileWriter, block_limit, block_size, blocks_of, run_tiles
 from ntksym.runtime.tiles import auto_tile_size, check_tile_size, even_split, plan
 
-# When x2 is x1, tiles of this many rows skip most of the lower triangle (10 tiles instead of 16 for
-# 4 row blocks) while each tile stays large enough to keep the cores busy; measured on CPU.
-SYMMETRIC_TILE = 1024
 
 
 def sides(n1: int, n2: int, symmetric: bool, limit: int) -> tuple[int, int]:
@@ -31,22 +26,19 @@ def evaluate(pair: Pair, a: np.ndarray, b: np.ndarray | None, dtype: str, *, til
     devices = local_devices() if devices is None else list(devices)
     explicit = check_tile_size(tile_size)
     limit = explicit or auto_tile_size(np.dtype(dtype).itemsize, devices[0])
-    if explicit is None and symmetric:
-        limit = min(limit, max(SYMMETRIC_TILE, math.ceil(n1 / 8)))
-    if explicit is None and len(devices) > 1:  # enough tiles to keep every device busy
-        limit = min(limit, max(8, math.ceil(max(n1, n2) / math.ceil(math.sqrt(2 * len(devices))))))
-    if explicit is None and out is None and len(devices) == 1 and max(n1, n2) <= limit:
+    if explicit is None and out is None and len(devices) == 1 and max(n1, n2) <= block_limit(devices[0]):
         nngp, ntk = pair(x1, None if symmetric else x2)
         nngp, ntk = np.asarray(nngp), np.asarray(ntk)
         return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
-    shape = (n1, n2)
     tile_sides = sides(n1, n2, symmetric, limit)
     tiles = process_share(plan(n1, n2, *tile_sides, symmetric))
-    sink = make_sink(out, shape, dtype)
-    writer = TileWriter(sink, len(tiles), progress)
+    side = block_size(min(tile_sides), devices[0])
+    total = sum(len(blocks_of(tile, side)) for tile in tiles)
+    sink = make_sink(out, (n1, n2), dtype)
+    writer = TileWriter(sink, dtype, total, progress)
     if len(devices) > 1:
-        run_sharded(pair, x1, x2, tiles, tile_sides, writer, devices)
+        run_sharded(pair, x1, x2, tiles, writer, side, devices)
     else:
-        run_tiles(pair, x1, x2, tiles, tile_sides, writer)
+        run_tiles(pair, x1, x2, tiles, writer, side)
     nngp, ntk = sink.result()
     return nngp, ntk, writer.finite
