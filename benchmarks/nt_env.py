@@ -33,9 +33,16 @@ def _pip(*args: str) -> None:
 
 def _disable_experimental() -> None:
     """neural_tangents/__init__.py imports `experimental`, which needs tensorflow: comment it out."""
-    out = subprocess.run([str(python()), "-c", "import importlib.util as u; "
-                          "print(u.find_spec('neural_tangents').submodule_search_locations[0])"],
-                         check=True, capture_output=True, text=True).stdout.strip()
+    out = subprocess.run(
+        [
+            str(python()),
+            "-c",
+            "import importlib.util as u; print(u.find_spec('neural_tangents').submodule_search_locations[0])",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     init = Path(out) / "__init__.py"
     text = init.read_text()
     line = "from . import experimental"
@@ -55,7 +62,7 @@ def ensure_env() -> Path:
     return python()
 
 
-def run_in_nt_env(code: str, timeout: float | None = None, threads: int | None = None) -> dict:
+def run_in_nt_env(code: str, timeout: float | None = None) -> dict:
     """Run `code` with the neural-tangents environment's python; return the JSON of its last stdout line.
 
     Raises `subprocess.TimeoutExpired` past `timeout` seconds and `RuntimeError` when the script fails.
@@ -63,8 +70,6 @@ def run_in_nt_env(code: str, timeout: float | None = None, threads: int | None =
     exe = ensure_env()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.setdefault("JAX_PLATFORMS", "cpu")
-    if threads is not None:
-        env["XLA_FLAGS"] = f"--xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}"
     done = subprocess.run([str(exe), "-c", code], capture_output=True, text=True, timeout=timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"neural-tangents script failed:\n{done.stderr[-3000:]}")
@@ -77,7 +82,8 @@ def run_in_nt_env(code: str, timeout: float | None = None, threads: int | None =
 def main() -> None:
     info = run_in_nt_env(
         "import json, jax, neural_tangents as nt; "
-        "print(json.dumps({'jax': jax.__version__, 'neural_tangents': nt.__version__}))")
+        "print(json.dumps({'jax': jax.__version__, 'neural_tangents': nt.__version__}))"
+    )
     print(f"{ENV_DIR}: {info}")
 
 

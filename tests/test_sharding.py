@@ -43,8 +43,9 @@ SCRIPT = textwrap.dedent('''
             tiled = model.kernel(x1, second, devices=one, tile_size=8)
             sharded = model.kernel(x1, second, tile_size=8)  # all 8 devices
             automatic = model.kernel(x1, second)  # several devices: tiled and sharded without being asked
-            errors[dtype, label] = {"tiled": rel(tiled, untiled), "sharded_vs_untiled": rel(sharded, untiled),
-                                    "sharded_vs_tiled": rel(sharded, tiled), "automatic": rel(automatic, untiled)}
+            errors[dtype, label] = {
+                "tiled": rel(tiled, untiled), "sharded_vs_untiled": rel(sharded, untiled),
+                "sharded_vs_tiled": rel(sharded, tiled), "automatic": rel(automatic, untiled)}
     errors = {f"{dtype} {label}": value for (dtype, label), value in errors.items()}
     cross, _ = sharded_functions(lambda a, b: model.module.kernel(a, b), jax.devices())
     stacked = np.stack([x1[:8]] * 8)
@@ -58,8 +59,9 @@ TOLERANCE = {"float32": 1e-6, "float64": 1e-12}
 
 def test_sharded_over_8_devices_equals_tiled_and_untiled():
     env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["devices"] == 8 and report["placed_on"] == 8

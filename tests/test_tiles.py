@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import spec_text
 
 import ntksym
-from conftest import spec_text
 from ntksym.runtime.tiles import auto_tile_size, even_split, plan
 
 LAYERS = """  - repeat: 3
@@ -28,8 +28,10 @@ def data(n: int, seed: int) -> np.ndarray:
 
 
 def relative_error(got: ntksym.Kernel, want: ntksym.Kernel) -> float:
-    return max(np.abs(got.nngp - want.nngp).max() / np.abs(want.nngp).max(),
-               np.abs(got.ntk - want.ntk).max() / np.abs(want.ntk).max())
+    return max(
+        np.abs(got.nngp - want.nngp).max() / np.abs(want.nngp).max(),
+        np.abs(got.ntk - want.ntk).max() / np.abs(want.ntk).max(),
+    )
 
 
 @pytest.mark.parametrize("tile_size", [7, 16])
@@ -48,7 +50,7 @@ def test_symmetric_tiles_are_mirrored_and_keep_exact_diagonals(model):
     np.testing.assert_array_equal(got.nngp, got.nngp.T)
     np.testing.assert_array_equal(got.ntk, got.ntk.T)
     for i in (0, 20, 40):  # the diagonal is the kernel of each input with itself, computed alone
-        alone = model.kernel(x[i:i + 1])
+        alone = model.kernel(x[i : i + 1])
         np.testing.assert_allclose(got.nngp[i, i], alone.nngp[0, 0], rtol=TOLERANCE[model.dtype])
         np.testing.assert_allclose(got.ntk[i, i], alone.ntk[0, 0], rtol=TOLERANCE[model.dtype])
 
@@ -90,12 +92,12 @@ def test_bad_out_is_an_input_error(model, tmp_path):
 
 @pytest.mark.parametrize("n1,n2,side", [(10, 10, 3), (17, 17, 17), (33, 9, 8)])
 def test_symmetric_plan_covers_every_entry_once(n1, n2, side):
-    for symmetric in ((True, False) if n1 == n2 else (False,)):
+    for symmetric in (True, False) if n1 == n2 else (False,):
         count = np.zeros((n1, n2), int)
         for t in plan(n1, n2, side, side, symmetric):
-            count[t.r0:t.r1, t.c0:t.c1] += 1
+            count[t.r0 : t.r1, t.c0 : t.c1] += 1
             if t.mirror:
-                count[t.c0:t.c1, t.r0:t.r1] += 1
+                count[t.c0 : t.c1, t.r0 : t.r1] += 1
         assert (count == 1).all()
 
 
@@ -106,20 +108,23 @@ def test_tile_sizes_are_bounded_and_split_evenly():
 
 
 def test_cli_kernel_memmap_folder_and_tile_size(tmp_path):
-    from typer.testing import CliRunner
-
     from ntksym.cli.main import app
+    from typer.testing import CliRunner
 
     spec = tmp_path / "relu.yaml"
     spec.write_text(spec_text(LAYERS, name="relu-tiles"))
     x = data(21, 6)
     np.save(tmp_path / "x.npy", x)
     runner = CliRunner()
-    done = runner.invoke(app, ["kernel", str(spec), "--x1", str(tmp_path / "x.npy"), "-o", str(tmp_path / "k"),
-                               "--memmap", "--tile-size", "8", "--x64"])
+    x1 = str(tmp_path / "x.npy")
+    done = runner.invoke(
+        app,
+        ["kernel", str(spec), "--x1", x1, "-o", str(tmp_path / "k"), "--memmap", "--tile-size", "8", "--x64"],
+    )
     assert done.exit_code == 0, done.output
     want = ntksym.compile(ntksym.parse_spec(spec.read_text()), dtype="float64").kernel(x)
     np.testing.assert_allclose(np.load(tmp_path / "k" / "ntk.npy"), want.ntk, rtol=1e-12)
-    done = runner.invoke(app, ["kernel", str(spec), "--x1", str(tmp_path / "x.npy"), "-o", str(tmp_path / "k.npz"),
-                               "--tile-size", "0"])
+    done = runner.invoke(
+        app, ["kernel", str(spec), "--x1", x1, "-o", str(tmp_path / "k.npz"), "--tile-size", "0"]
+    )
     assert done.exit_code == 2

@@ -2,6 +2,9 @@
 # needs nothing but jax and numpy). State: (q11, t11, q22, t22, q12, t12, fan_in) with q11, t11 of
 # shape (n1,), q22, t22 of shape (n2,), q12, t12 of shape (n1, n2).
 
+import jax.numpy as jnp
+from jax import lax
+
 
 def _inputs(x1, x2):
     """Sigma^0 = <x, x'> / d, Theta^0 = 0; fan_in = d."""
@@ -51,7 +54,8 @@ def _atan_unit(r):
         z = jnp.where(big, (r - 1) / (r + 1), r)
         zz = z * z
         p = ((((-8.750608600031904122785e-1 * zz - 1.615753718733365076637e1) * zz
-               - 7.500855792314704667340e1) * zz - 1.228866684490136173410e2) * zz - 6.485021904942025371773e1)
+               - 7.500855792314704667340e1) * zz - 1.228866684490136173410e2) * zz
+             - 6.485021904942025371773e1)
         q = ((((zz + 2.485846490142306297962e1) * zz + 1.650270098316988542046e2) * zz
               + 4.328810604912902668951e2) * zz + 4.853903996359136964868e2) * zz + 1.945506571482613964425e2
         return jnp.where(big, jnp.pi / 4, 0.0) + z + z * zz * p / q

@@ -25,14 +25,16 @@ class ArraySink:
             out = (np.empty(shape, dtype), np.empty(shape, dtype))
         if len(out) != 2:
             raise InputError("out must be a pair of arrays (nngp, ntk) or a folder path")
-        for name, array in zip(NAMES, out):
+        for name, array in zip(NAMES, out, strict=True):
             if not isinstance(array, np.ndarray) or array.shape != shape or not array.flags.writeable:
-                raise InputError(f"out {name}: expected a writable numpy array of shape {shape}, got "
-                                 f"{getattr(array, 'shape', type(array).__name__)}")
+                raise InputError(
+                    f"out {name}: expected a writable numpy array of shape {shape}, got "
+                    f"{getattr(array, 'shape', type(array).__name__)}"
+                )
         self.arrays = tuple(out)
 
     def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
-        self.arrays[index][r0:r0 + block.shape[0], c0:c0 + block.shape[1]] = block
+        self.arrays[index][r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         for array in self.arrays:
@@ -47,11 +49,15 @@ class NpyFolderSink:
     def __init__(self, folder: str | Path, shape: tuple[int, int], dtype):
         folder = Path(folder)
         if folder.exists() and not folder.is_dir():
-            raise InputError(f"out {folder} exists and is not a folder; give a folder for nngp.npy and ntk.npy")
+            raise InputError(
+                f"out {folder} exists and is not a folder; give a folder for nngp.npy and ntk.npy"
+            )
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise InputError(f"cannot create the output folder {folder} ({exc.strerror}); choose another") from None
+            raise InputError(
+                f"cannot create the output folder {folder} ({exc.strerror}); choose another"
+            ) from None
         self.paths = tuple(folder / f"{name}.npy" for name in NAMES)
         self.shape, self.dtype = shape, np.dtype(dtype)
         self.files, self.offsets = [], []
@@ -59,8 +65,10 @@ class NpyFolderSink:
             np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
             handle = open(path, "r+b")  # closed in result()
             version = np.lib.format.read_magic(handle)
-            header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
-            header(handle)
+            if version == (1, 0):
+                np.lib.format.read_array_header_1_0(handle)
+            else:
+                np.lib.format.read_array_header_2_0(handle)
             self.offsets.append(handle.tell())
             self.files.append(handle)
 
@@ -88,4 +96,6 @@ def make_sink(out, shape: tuple[int, int], dtype):
         return ArraySink(shape, dtype, None if out is None else tuple(out))
     if isinstance(out, (str, Path)):
         return NpyFolderSink(out, shape, dtype)
-    raise InputError(f"out must be None, a pair of arrays (nngp, ntk) or a folder path, got {type(out).__name__}")
+    raise InputError(
+        f"out must be None, a pair of arrays (nngp, ntk) or a folder path, got {type(out).__name__}"
+    )

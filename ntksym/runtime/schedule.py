@@ -10,14 +10,22 @@ from ntksym.runtime.tiled import Pair, Progress, TileWriter, block_limit, block_
 from ntksym.runtime.tiles import auto_tile_size, check_tile_size, even_split, plan
 
 
-
 def sides(n1: int, n2: int, symmetric: bool, limit: int) -> tuple[int, int]:
     rows = even_split(n1, limit)
     return (rows, rows) if symmetric else (rows, even_split(n2, limit))
 
 
-def evaluate(pair: Pair, a: np.ndarray, b: np.ndarray | None, dtype: str, *, tile_size: int | None = None,
-             progress: Progress | None = None, out=None, devices=None) -> tuple[np.ndarray, np.ndarray, bool]:
+def evaluate(
+    pair: Pair,
+    a: np.ndarray,
+    b: np.ndarray | None,
+    dtype: str,
+    *,
+    tile_size: int | None = None,
+    progress: Progress | None = None,
+    out=None,
+    devices=None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
     """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a)."""
     x1 = np.ascontiguousarray(a, dtype)
     x2 = x1 if b is None else np.ascontiguousarray(b, dtype)

@@ -59,11 +59,11 @@ class TileWriter:
     def block(self, block: Tile, results: Sequence) -> None:
         """`block` in the tile's own coordinates; results padded to the block shape."""
         h, w = block.r1 - block.r0, block.c1 - block.c0
-        for buffer, result in zip(self.buffers, results):
+        for buffer, result in zip(self.buffers, results, strict=True):
             values = np.asarray(result)[:h, :w]
-            buffer[block.r0:block.r1, block.c0:block.c1] = values
+            buffer[block.r0 : block.r1, block.c0 : block.c1] = values
             if block.mirror:
-                buffer[block.c0:block.c1, block.r0:block.r1] = values.T
+                buffer[block.c0 : block.c1, block.r0 : block.r1] = values.T
         self.done += 1
         if self.progress is not None:
             self.progress(self.done, self.total)
@@ -83,15 +83,16 @@ def blocks_of(tile: Tile, side: int) -> list[Tile]:
     return plan(tile.r1 - tile.r0, tile.c1 - tile.c0, side, side, tile.diagonal)
 
 
-def run_tiles(pair: Pair, x1: np.ndarray, x2: np.ndarray, tiles: list[Tile], writer: TileWriter,
-              side: int) -> None:
+def run_tiles(
+    pair: Pair, x1: np.ndarray, x2: np.ndarray, tiles: list[Tile], writer: TileWriter, side: int
+) -> None:
     """One device: each block in turn, one in flight while the previous one is copied to the host."""
     pending = None
     for tile in tiles:
-        a_all, b_all = x1[tile.r0:tile.r1], x2[tile.c0:tile.c1]
+        a_all, b_all = x1[tile.r0 : tile.r1], x2[tile.c0 : tile.c1]
         for block in blocks_of(tile, side):
-            a = pad_rows(a_all[block.r0:block.r1], side)
-            result = pair(a, None) if block.diagonal else pair(a, pad_rows(b_all[block.c0:block.c1], side))
+            a = pad_rows(a_all[block.r0 : block.r1], side)
+            result = pair(a, None) if block.diagonal else pair(a, pad_rows(b_all[block.c0 : block.c1], side))
             if pending is not None:
                 pending[0](pending[1], pending[2])
             if writer.tile is not tile:

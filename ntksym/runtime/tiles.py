@@ -98,5 +98,5 @@ def plan(n1: int, n2: int, rows_per_tile: int, cols_per_tile: int, symmetric: bo
     tiles = []
     for i, (r0, r1) in enumerate(rows):
         tiles.append(Tile(r0, r1, r0, r1, diagonal=True))
-        tiles.extend(Tile(r0, r1, c0, c1, mirror=True) for c0, c1 in rows[i + 1:])
+        tiles.extend(Tile(r0, r1, c0, c1, mirror=True) for c0, c1 in rows[i + 1 :])
     return tiles
