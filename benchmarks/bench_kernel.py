@@ -211,7 +211,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--memory-full", action="store_true", help="N=50,000 against itself (20 GB written)")
     parser.add_argument("--nt-timeout", type=float, default=360.0)
     args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # rows appear as they are measured
     x = inputs()
+    import jax
+
+    jax.block_until_ready(jax.numpy.zeros(1) + 1)  # start the backend before any timing
     print(f"# ReLU MLP, float32, {N} inputs of dimension {DIM}, NNGP + NTK, CPU ({os.cpu_count()} cores)")
     print(
         f"{'depth':>5} {'tool':<16} {'compile s':>10} {'run s':>9} "
