@@ -46,6 +46,11 @@ class KernelPrinter(JaxPrinter):
     def _print_erfc(self, expr):
         return f"jsp.erfc({self._print(expr.args[0])})"
 
+    def _print_atan2(self, expr):
+        # the prelude's vectorisable arctan2: XLA's calls scalar libm on CPU
+        y, x = (self._print(arg) for arg in expr.args)
+        return f"_atan2({y}, {x})"
+
     def _print_Max(self, expr):
         return self._nested("jnp.maximum", expr.args)
 

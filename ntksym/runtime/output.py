@@ -1,0 +1,101 @@
+"""Where tiles of a kernel go: arrays in memory, or `.npy` files written tile by tile.
+
+A kernel of 50,000 inputs is 2 x 50,000^2 x 4 B = 20 GB in float32, more than the memory of most
+machines. `NpyFolderSink` writes `nngp.npy` and `ntk.npy` (created with `np.lib.format.open_memmap`,
+so any numpy can `np.load(..., mmap_mode="r")` them) with plain file writes at each row's offset: the
+process never maps the whole output, so its resident memory stays at a few tiles.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ntksym.errors import InputError
+
+NAMES = ("nngp", "ntk")
+
+
+class ArraySink:
+    """Tiles written into two arrays of shape (n1, n2): new ones, or the caller's (e.g. memmaps)."""
+
+    def __init__(self, shape: tuple[int, int], dtype, out: tuple[np.ndarray, np.ndarray] | None = None):
+        if out is None:
+            out = (np.empty(shape, dtype), np.empty(shape, dtype))
+        if len(out) != 2:
+            raise InputError("out must be a pair of arrays (nngp, ntk) or a folder path")
+        for name, array in zip(NAMES, out, strict=True):
+            if not isinstance(array, np.ndarray) or array.shape != shape or not array.flags.writeable:
+                raise InputError(
+                    f"out {name}: expected a writable numpy array of shape {shape}, got "
+                    f"{getattr(array, 'shape', type(array).__name__)}"
+                )
+        self.arrays = tuple(out)
+
+    def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
+        self.arrays[index][r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        for array in self.arrays:
+            if isinstance(array, np.memmap):
+                array.flush()
+        return self.arrays
+
+
+class NpyFolderSink:
+    """`folder/nngp.npy` and `folder/ntk.npy`, filled tile by tile; read back as read-only memmaps."""
+
+    def __init__(self, folder: str | Path, shape: tuple[int, int], dtype):
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise InputError(
+                f"out {folder} exists and is not a folder; give a folder for nngp.npy and ntk.npy"
+            )
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the output folder {folder} ({exc.strerror}); choose another"
+            ) from None
+        self.paths = tuple(folder / f"{name}.npy" for name in NAMES)
+        self.shape, self.dtype = shape, np.dtype(dtype)
+        self.files, self.offsets = [], []
+        for path in self.paths:
+            np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
+            handle = open(path, "r+b")  # closed in result()
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                np.lib.format.read_array_header_1_0(handle)
+            else:
+                np.lib.format.read_array_header_2_0(handle)
+            self.offsets.append(handle.tell())
+            self.files.append(handle)
+
+    def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
+        handle, base, width = self.files[index], self.offsets[index], self.shape[1]
+        block = np.ascontiguousarray(block, self.dtype)
+        size = self.dtype.itemsize
+        if c0 == 0 and block.shape[1] == width:  # whole rows: one write
+            handle.seek(base + r0 * width * size)
+            handle.write(memoryview(block).cast("B"))
+            return
+        for i, row in enumerate(block):
+            handle.seek(base + ((r0 + i) * width + c0) * size)
+            handle.write(memoryview(row).cast("B"))
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
+        for handle in self.files:
+            handle.close()
+        return tuple(np.load(path, mmap_mode="r") for path in self.paths)
+
+
+def make_sink(out, shape: tuple[int, int], dtype):
+    """`out`: None (new arrays), a pair of arrays, or a folder (str / Path) for nngp.npy and ntk.npy."""
+    if out is None or isinstance(out, (tuple, list)):
+        return ArraySink(shape, dtype, None if out is None else tuple(out))
+    if isinstance(out, (str, Path)):
+        return NpyFolderSink(out, shape, dtype)
+    raise InputError(
+        f"out must be None, a pair of arrays (nngp, ntk) or a folder path, got {type(out).__name__}"
+    )

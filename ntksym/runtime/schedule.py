@@ -1,0 +1,52 @@
+"""Choose how to evaluate a kernel: one call, tiles on one device, or tiles sharded over several."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ntksym.runtime.output import make_sink
+from ntksym.runtime.sharding import local_devices, process_share, run_sharded
+from ntksym.runtime.tiled import Pair, Progress, TileWriter, block_limit, block_size, blocks_of, run_tiles
+from ntksym.runtime.tiles import auto_tile_size, check_tile_size, even_split, plan
+
+
+def sides(n1: int, n2: int, symmetric: bool, limit: int) -> tuple[int, int]:
+    rows = even_split(n1, limit)
+    return (rows, rows) if symmetric else (rows, even_split(n2, limit))
+
+
+def evaluate(
+    pair: Pair,
+    a: np.ndarray,
+    b: np.ndarray | None,
+    dtype: str,
+    *,
+    tile_size: int | None = None,
+    progress: Progress | None = None,
+    out=None,
+    devices=None,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a)."""
+    x1 = np.ascontiguousarray(a, dtype)
+    x2 = x1 if b is None else np.ascontiguousarray(b, dtype)
+    symmetric = b is None
+    n1, n2 = x1.shape[0], x2.shape[0]
+    devices = local_devices() if devices is None else list(devices)
+    explicit = check_tile_size(tile_size)
+    limit = explicit or auto_tile_size(np.dtype(dtype).itemsize, devices[0])
+    if explicit is None and out is None and len(devices) == 1 and max(n1, n2) <= block_limit(devices[0]):
+        nngp, ntk = pair(x1, None if symmetric else x2)
+        nngp, ntk = np.asarray(nngp), np.asarray(ntk)
+        return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
+    tile_sides = sides(n1, n2, symmetric, limit)
+    tiles = process_share(plan(n1, n2, *tile_sides, symmetric))
+    side = block_size(min(tile_sides), devices[0])
+    total = sum(len(blocks_of(tile, side)) for tile in tiles)
+    sink = make_sink(out, (n1, n2), dtype)
+    writer = TileWriter(sink, dtype, total, progress)
+    if len(devices) > 1:
+        run_sharded(pair, x1, x2, tiles, writer, side, devices)
+    else:
+        run_tiles(pair, x1, x2, tiles, writer, side)
+    nngp, ntk = sink.result()
+    return nngp, ntk, writer.finite
