@@ -7,10 +7,10 @@ from typing import Annotated
 
 import numpy as np
 import typer
-from ntksym.cli.common import SpecArg, X64Opt, check_output, check_output_dir, dtype_of, load_array, save_npz
-from ntksym.cli.progress import tile_progress
 
 import ntksym
+from ntksym.cli.common import SpecArg, X64Opt, check_output, check_output_dir, dtype_of, load_array, save_npz
+from ntksym.cli.progress import tile_progress
 from ntksym.errors import InputError
 from ntksym.runtime.tiles import available_memory_bytes
 

@@ -108,8 +108,9 @@ def test_tile_sizes_are_bounded_and_split_evenly():
 
 
 def test_cli_kernel_memmap_folder_and_tile_size(tmp_path):
-    from ntksym.cli.main import app
     from typer.testing import CliRunner
+
+    from ntksym.cli.main import app
 
     spec = tmp_path / "relu.yaml"
     spec.write_text(spec_text(LAYERS, name="relu-tiles"))

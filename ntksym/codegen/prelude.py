@@ -5,8 +5,6 @@ from jax import lax
 # needs nothing but jax and numpy). State: (q11, t11, q22, t22, q12, t12, fan_in) with q11, t11 of
 # shape (n1,), q22, t22 of shape (n2,), q12, t12 of shape (n1, n2).
 
-import jax.numpy as jnp
-from jax import lax
 
 
 def _clamped_sqrt(a):

@@ -77,5 +77,5 @@ ACTIVATIONS: dict[str, dict[str, Field]] = {
 # Names a hyperparameter may not take: they are the generated code's own identifiers.
 RESERVED_NAMES = frozenset(
     "x x1 x2 u v q q11 q12 q22 t t11 t12 t22 fan_in jax jnp np lax kernel predict init apply "
-    "empirical_ntk state dtype self pi E I e i".split()
+    "empirical_ntk state dtype self pi E I e i tile_size progress out devices hyperparameters".split()
 )
