@@ -8,7 +8,7 @@ import typer
 
 from ntksym._version import __version__
 from ntksym.cli import compile as compile_cmd
-from ntksym.cli import derive, kernel, schema, validate
+from ntksym.cli import check, derive, kernel, schema, validate
 from ntksym.cli.errors import OneLineErrors
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ app.command("derive")(derive.derive)
 app.command("compile")(compile_cmd.compile)
 app.command("kernel")(kernel.kernel)
 app.command("schema")(schema.schema)
+app.command("check")(check.check)
 
 
 def run() -> None:

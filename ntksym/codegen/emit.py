@@ -14,6 +14,7 @@ from pathlib import Path
 import sympy as sp
 
 from ntksym._version import __version__
+from ntksym.codegen.emit_network import network_parts
 from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import CodegenError
 from ntksym.symbolic.derivation import Derivation
@@ -145,6 +146,7 @@ class ModuleWriter:
             '    with respect to them works (repeat counts given as hyperparameters: forward mode only)."""\n'
             f"    return _kernel(x1, x2, {{{hp_dict}}})"
         )
+        parts += network_parts(spec, self.printer, prelude_source("prelude_network.py"))
         return "\n\n\n".join(parts) + "\n"
 
     def all_expressions(self):

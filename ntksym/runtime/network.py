@@ -102,8 +102,15 @@ class Params:
 
 
 def network(spec: Spec, hyperparameters: dict[str, float] | None = None) -> Network:
-    """The finite network of `spec`; `hyperparameters` override the spec's values."""
-    arch = build_architecture(spec, hyperparameters)
+    """The finite network of `spec`; `hyperparameters` override the spec's values.
+
+    Cached, so that repeated calls share one network and its compiled functions."""
+    return _network(spec, tuple(sorted((hyperparameters or {}).items())))
+
+
+@lru_cache(maxsize=64)
+def _network(spec: Spec, hyperparameters: tuple[tuple[str, float], ...]) -> Network:
+    arch = build_architecture(spec, dict(hyperparameters))
     dim = None if spec.input_shape is None else int(np.prod(spec.input_shape))
     return Network(spec, arch, tuple(activation_function(e) for e in arch.activations), dim)
 
