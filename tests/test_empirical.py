@@ -48,9 +48,9 @@ def inputs(n: int, d: int = 6, seed: int = 0) -> np.ndarray:
 def test_fast_ntk_equals_generic_jacobian_contraction_in_float64(parameterization):
     params = init(jax.random.PRNGKey(0), mixed_spec(parameterization), width=24 if parameterization == "ntk" else None)
     x1, x2 = inputs(5), inputs(3, seed=1)
-    for a, b in [(x1, None), (x1, x2)]:
+    for a, b, batch in [(x1, None, None), (x1, x2, 3)]:
         fast = np.asarray(empirical_ntk(params, a, b, method="fast"))
-        generic = np.asarray(empirical_ntk(params, a, b, method="generic", batch_size=2))
+        generic = np.asarray(empirical_ntk(params, a, b, method="generic", batch_size=batch))
         assert fast.dtype == np.float64
         np.testing.assert_allclose(fast, generic, rtol=1e-6, atol=1e-6 * np.abs(generic).max())
 
@@ -101,12 +101,12 @@ def test_generated_module_builds_runs_and_measures_the_same_network(tmp_path):
     path = tmp_path / "generated_net.py"
     path.write_text(emit_module(ntksym.derive(spec), "float64"))
     module = import_module_file(path, "generated_net_for_test")
-    key, x = jax.random.PRNGKey(3), inputs(5)
-    params = module.init(key, 16)
-    reference = init(key, spec, width=16)
-    np.testing.assert_allclose(module.apply(params, x), apply(reference, x), rtol=1e-12)
-    generic = empirical_ntk(reference, x, inputs(2, seed=4), method="generic")
-    np.testing.assert_allclose(module.empirical_ntk(params, x, inputs(2, seed=4)), generic, rtol=1e-9)
+    key, x1, x2 = jax.random.PRNGKey(3), inputs(5), inputs(3, seed=1)
+    params = module.init(key, 24)
+    reference = init(key, spec, width=24)
+    np.testing.assert_allclose(module.apply(params, x1), apply(reference, x1), rtol=1e-12)
+    # the runtime's fast path, itself checked against the Jacobian contraction above
+    np.testing.assert_allclose(module.empirical_ntk(params, x1, x2), empirical_ntk(reference, x1, x2), rtol=1e-9)
 
 
 def test_monte_carlo_nngp_converges_to_the_analytic_one():
@@ -118,12 +118,13 @@ def test_monte_carlo_nngp_converges_to_the_analytic_one():
 
     def error(samples, readout):
         mc = monte_carlo_nngp(net, x, width=256, samples=samples, key=jax.random.PRNGKey(samples), readout=readout,
-                              batch=256)
+                              batch=64)
         return np.linalg.norm(mc - exact) / np.linalg.norm(exact)
 
-    outputs = [error(s, readout=False) for s in (16, 256, 4096)]
-    assert outputs[2] < outputs[0] / 4 and outputs[2] < 0.05  # 1/sqrt(samples), until the width's bias
-    assert error(256, readout=True) < 0.02
+    # error ~ 1/sqrt(samples): one hidden layer's readout covariance is unbiased at any width
+    for readout, tolerance in ((False, 0.05), (True, 0.01)):
+        errors = [error(s, readout) for s in (64, 512, 4096)]
+        assert errors[2] < errors[0] / 4 and errors[2] < tolerance, (readout, errors)
 
 
 def test_ntk_error_falls_with_width_at_about_the_inverse_square_root():

@@ -7,54 +7,62 @@
 # does not grow with depth.
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 
-def _net_init(key, arch, fan_in, parameterization, width=None):
-    """(params, output width). ntk: W, b standard normal; standard: W ~ N(0, w^2/fan_in), b ~ N(0, b^2)."""
-    params = []
+def _net_shapes(arch, fan_in, width=None, stack=()):
+    """(tree of ("param", shape, scale) leaves, output width). Hidden dense layers get `width` when given,
+    the output layer its own; repeats are (first repetition, the rest stacked on a leading axis)."""
+    tree = []
     for rec in arch:
-        key, sub = jax.random.split(key)
         kind = rec[0]
         if kind == "dense":
             _, w_std, b_std, own, is_output = rec
             out = own if (width is None or is_output) else int(width)
-            kw, kb = jax.random.split(sub)
-            w = jax.random.normal(kw, (fan_in, out))
-            layer = {"w": w if parameterization == "ntk" else w * (w_std / fan_in**0.5)}
+            layer = {"w": ("param", stack + (fan_in, out), w_std / fan_in**0.5)}
             if b_std is not None:
-                b = jax.random.normal(kb, (out,))
-                layer["b"] = b if parameterization == "ntk" else b * b_std
-            params.append(layer)
+                layer["b"] = ("param", stack + (out,), b_std)
+            tree.append(layer)
             fan_in = out
-        elif kind in ("act", "layer_norm"):
-            params.append(())
-        elif kind == "repeat":
-            # the first repetition may change the width (e.g. from the inputs); the others keep it, so
-            # their weights stack on a leading axis for lax.scan: params are (first, rest)
-            count, body = rec[1], rec[2]
-            if count == 0:
-                params.append(())
-                continue
-            k1, k2 = jax.random.split(sub)
-            first, out = _net_init(k1, body, fan_in, parameterization, width)
-            _, again = _net_init(k1, body, out, parameterization, width)
-            if again != out and count > 1:
+        elif kind == "repeat" and rec[1] > 0:
+            first, out = _net_shapes(rec[2], fan_in, width, stack)
+            rest, again = _net_shapes(rec[2], out, width, stack + (rec[1] - 1,))
+            if again != out and rec[1] > 1:
                 raise ValueError(f"a repeated block maps width {out} to {again}; it must keep the width "
                                  "to be repeated: give its last dense layer the width of its input")
-            keys = jax.random.split(k2, count - 1)
-            rest = jax.vmap(lambda k, b=body, f=out: _net_init(k, b, f, parameterization, width)[0])(keys)
-            params.append((first, rest))
+            tree.append((first, rest))
             fan_in = out
         elif kind == "residual":
-            block, out = _net_init(sub, rec[2], fan_in, parameterization, width)
+            block, out = _net_shapes(rec[2], fan_in, width, stack)
             if out != fan_in:
                 raise ValueError(f"a residual block maps width {fan_in} to {out}; x + block(x) needs equal widths: "
                                  "make the input width equal to the block's dense widths")
-            params.append(block)
+            tree.append(block)
+        elif kind in ("act", "layer_norm", "repeat"):
+            tree.append(None)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
-    return params, fan_in
+    return tree, fan_in
+
+
+def _is_shape(node):
+    return isinstance(node, tuple) and len(node) == 3 and node[0] == "param"
+
+
+def _net_init(key, arch, fan_in, parameterization, width=None):
+    """(params, output width). ntk: W, b standard normal; standard: W ~ N(0, w^2/fan_in), b ~ N(0, b^2).
+    All weights come from one normal draw (one random-number kernel to compile, whatever the depth)."""
+    tree, out = _net_shapes(arch, fan_in, width)
+    leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=_is_shape)
+    sizes = [int(np.prod(leaf[1])) for leaf in leaves]
+    draw = jax.random.normal(key, (sum(sizes),))
+    params, start = [], 0
+    for (_, shape, scale), size in zip(leaves, sizes):
+        value = draw[start:start + size].reshape(shape)
+        params.append(value if parameterization == "ntk" else value * scale)
+        start += size
+    return jax.tree_util.tree_unflatten(treedef, params), out
 
 
 def _net_dense(p, h, rec, parameterization):

@@ -68,7 +68,7 @@ def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None 
     same = x2 is None
     x2 = x1 if same else jnp.asarray(x2)
     step = batch_size or max(x1.shape[0], x2.shape[0])
-    jacobian = jax.jit(jax.jacrev(apply_fn))
+    jacobian = _jacobian(apply_fn)
 
     def flat(x):
         leaves = jax.tree_util.tree_leaves(jacobian(params, x))
@@ -107,6 +107,12 @@ def monte_carlo_nngp(net: Network, x, *, width: int | None = None, samples: int 
     for start in range(0, samples, batch):
         total = total + batched(keys[start:start + batch], x).sum(0)
     return total / samples
+
+
+@lru_cache(maxsize=64)
+def _jacobian(apply_fn: Callable) -> Callable:
+    """jit(jacrev(apply_fn)), compiled once per function (bound methods of one network compare equal)."""
+    return jax.jit(jax.jacrev(apply_fn))
 
 
 @lru_cache(maxsize=64)
