@@ -34,9 +34,14 @@ MIXED = """\
 def mixed_spec(parameterization: str = "ntk") -> ntksym.Spec:
     extra = f"parameterization: {parameterization}\ninput_shape: [6]\nhyperparameters: {{sw: 1.5}}\n"
     if parameterization == "standard":  # its analytic NTK needs every hidden width
-        return ntksym.parse_spec(spec_text(MIXED.replace("b_std: null}", "b_std: null, width: 24}")
-                                           .replace("w_std: 1.2}", "w_std: 1.2, width: 24}")
-                                           .replace("b_std: 0.1}", "b_std: 0.1, width: 24}"), extra=extra))
+        return ntksym.parse_spec(
+            spec_text(
+                MIXED.replace("b_std: null}", "b_std: null, width: 24}")
+                .replace("w_std: 1.2}", "w_std: 1.2, width: 24}")
+                .replace("b_std: 0.1}", "b_std: 0.1, width: 24}"),
+                extra=extra,
+            )
+        )
     return ntksym.parse_spec(spec_text(MIXED, extra=extra))
 
 
@@ -46,7 +51,9 @@ def inputs(n: int, d: int = 6, seed: int = 0) -> np.ndarray:
 
 @pytest.mark.parametrize("parameterization", ["ntk", "standard"])
 def test_fast_ntk_equals_generic_jacobian_contraction_in_float64(parameterization):
-    params = init(jax.random.PRNGKey(0), mixed_spec(parameterization), width=24 if parameterization == "ntk" else None)
+    params = init(
+        jax.random.PRNGKey(0), mixed_spec(parameterization), width=24 if parameterization == "ntk" else None
+    )
     x1, x2 = inputs(5), inputs(3, seed=1)
     for a, b, batch in [(x1, None, None), (x1, x2, 3)]:
         fast = np.asarray(empirical_ntk(params, a, b, method="fast"))
@@ -56,14 +63,20 @@ def test_fast_ntk_equals_generic_jacobian_contraction_in_float64(parameterizatio
 
 
 def test_parameterizations_follow_the_spec_conventions():
-    spec = ntksym.parse_spec(spec_text("  - dense: {w_std: 2.0, b_std: 0.5, width: 4}\n",
-                                       extra="parameterization: standard\ninput_shape: [100]\n"))
+    spec = ntksym.parse_spec(
+        spec_text(
+            "  - dense: {w_std: 2.0, b_std: 0.5, width: 4}\n",
+            extra="parameterization: standard\ninput_shape: [100]\n",
+        )
+    )
     params = init(jax.random.PRNGKey(1), spec)
     w, b = params.layers[0]["w"], params.layers[0]["b"]
     assert w.shape == (100, 4) and b.shape == (4,)
     assert abs(float(jnp.std(w)) - 2.0 / 10.0) < 0.03  # W ~ N(0, w^2 / fan_in)
-    ntk_params = init(jax.random.PRNGKey(1), ntksym.parse_spec(spec_text("  - dense: {w_std: 2.0, b_std: 0.5}\n",
-                                                                         extra="input_shape: [100]\n")))
+    ntk_params = init(
+        jax.random.PRNGKey(1),
+        ntksym.parse_spec(spec_text("  - dense: {w_std: 2.0, b_std: 0.5}\n", extra="input_shape: [100]\n")),
+    )
     x = inputs(2, 100)
     expected = 2.0 / 10.0 * x @ ntk_params.layers[0]["w"] + 0.5 * ntk_params.layers[0]["b"]
     np.testing.assert_allclose(apply(ntk_params, x), expected, rtol=1e-12)
@@ -78,17 +91,29 @@ def test_output_layer_keeps_its_width_and_hidden_layers_take_the_override():
 
 
 def test_repeated_blocks_get_fresh_weights_each_time():
-    spec = ntksym.parse_spec(spec_text("  - repeat: 3\n    layers:\n      - dense: {}\n      - activation: relu\n"
-                                       "  - dense: {}\n", extra="input_shape: [4]\n"))
+    spec = ntksym.parse_spec(
+        spec_text(
+            "  - repeat: 3\n    layers:\n      - dense: {}\n      - activation: relu\n  - dense: {}\n",
+            extra="input_shape: [4]\n",
+        )
+    )
     first, rest = init(jax.random.PRNGKey(0), spec, width=8).layers[0]
     assert first[0]["w"].shape == (4, 8) and rest[0]["w"].shape == (2, 8, 8)
     assert not np.allclose(rest[0]["w"][0], rest[0]["w"][1])
 
 
 def test_activation_functions_match_jax_reference_forms():
-    names = {"relu": jax.nn.relu, "gelu": lambda x: jax.nn.gelu(x, approximate=False), "silu": jax.nn.silu,
-             "softplus": jax.nn.softplus, "elu": jax.nn.elu, "selu": jax.nn.selu, "sigmoid": jax.nn.sigmoid,
-             "tanh": jnp.tanh, "abs": jnp.abs}
+    names = {
+        "relu": jax.nn.relu,
+        "gelu": lambda x: jax.nn.gelu(x, approximate=False),
+        "silu": jax.nn.silu,
+        "softplus": jax.nn.softplus,
+        "elu": jax.nn.elu,
+        "selu": jax.nn.selu,
+        "sigmoid": jax.nn.sigmoid,
+        "tanh": jnp.tanh,
+        "abs": jnp.abs,
+    }
     x = jnp.linspace(-4.0, 4.0, 41)
     for name, reference in names.items():
         spec = ntksym.parse_spec(spec_text(f"  - activation: {name}\n", extra="input_shape: [41]\n"))
@@ -106,19 +131,27 @@ def test_generated_module_builds_runs_and_measures_the_same_network(tmp_path):
     reference = init(key, spec, width=24)
     np.testing.assert_allclose(module.apply(params, x1), apply(reference, x1), rtol=1e-12)
     # the runtime's fast path, itself checked against the Jacobian contraction above
-    np.testing.assert_allclose(module.empirical_ntk(params, x1, x2), empirical_ntk(reference, x1, x2), rtol=1e-9)
+    np.testing.assert_allclose(
+        module.empirical_ntk(params, x1, x2), empirical_ntk(reference, x1, x2), rtol=1e-9
+    )
 
 
 def test_monte_carlo_nngp_converges_to_the_analytic_one():
-    spec = ntksym.parse_spec(spec_text("  - dense: {w_std: 1.4, b_std: 0.2}\n  - activation: relu\n"
-                                       "  - dense: {w_std: 1.1, b_std: 0.1}\n", extra="input_shape: [6]\n"))
+    spec = ntksym.parse_spec(
+        spec_text(
+            "  - dense: {w_std: 1.4, b_std: 0.2}\n  - activation: relu\n"
+            "  - dense: {w_std: 1.1, b_std: 0.1}\n",
+            extra="input_shape: [6]\n",
+        )
+    )
     x = inputs(6)
     exact = ntksym.compile(spec, "float64").kernel(x).nngp
     net = network(spec)
 
     def error(samples, readout):
-        mc = monte_carlo_nngp(net, x, width=256, samples=samples, key=jax.random.PRNGKey(samples), readout=readout,
-                              batch=64)
+        mc = monte_carlo_nngp(
+            net, x, width=256, samples=samples, key=jax.random.PRNGKey(samples), readout=readout, batch=64
+        )
         return np.linalg.norm(mc - exact) / np.linalg.norm(exact)
 
     # error ~ 1/sqrt(samples): one hidden layer's readout covariance is unbiased at any width
@@ -128,15 +161,22 @@ def test_monte_carlo_nngp_converges_to_the_analytic_one():
 
 
 def test_ntk_error_falls_with_width_at_about_the_inverse_square_root():
-    spec = ntksym.parse_spec(spec_text("  - repeat: 2\n    layers:\n      - dense: {w_std: 1.4, b_std: 0.1}\n"
-                                       "      - activation: relu\n  - dense: {}\n", extra="input_shape: [6]\n"))
+    spec = ntksym.parse_spec(
+        spec_text(
+            "  - repeat: 2\n    layers:\n      - dense: {w_std: 1.4, b_std: 0.1}\n"
+            "      - activation: relu\n  - dense: {}\n",
+            extra="input_shape: [6]\n",
+        )
+    )
     x = inputs(8)
     exact = ntksym.compile(spec, "float64").kernel(x).ntk
     widths = [32, 128, 512]
     means = []
     for width in widths:
-        errors = [np.linalg.norm(empirical_ntk(init(jax.random.PRNGKey(s), spec, width), x) - exact)
-                  for s in range(6)]
+        errors = [
+            np.linalg.norm(empirical_ntk(init(jax.random.PRNGKey(s), spec, width), x) - exact)
+            for s in range(6)
+        ]
         means.append(np.mean(errors) / np.linalg.norm(exact))
     slope = np.polyfit(np.log(widths), np.log(means), 1)[0]
     assert -0.8 < slope < -0.3
@@ -146,8 +186,11 @@ def test_unsupported_layers_and_bad_widths_are_refused_with_a_clear_message():
     conv = ntksym.parse_spec(spec_text("  - conv: {filter: [3]}\n  - flatten\n  - dense: {}\n"))
     with pytest.raises(ntksym.DerivationError, match="`conv` layers is not supported yet"):
         network(conv)
-    residual = ntksym.parse_spec(spec_text("  - residual:\n      layers:\n        - dense: {}\n  - dense: {}\n",
-                                           extra="input_shape: [5]\n"))
+    residual = ntksym.parse_spec(
+        spec_text(
+            "  - residual:\n      layers:\n        - dense: {}\n  - dense: {}\n", extra="input_shape: [5]\n"
+        )
+    )
     with pytest.raises(ntksym.InputError, match="x \\+ block\\(x\\) needs equal widths"):
         init(jax.random.PRNGKey(0), residual, width=8)
     with pytest.raises(ntksym.InputError, match="unknown hyperparameters \\['nope'\\]"):

@@ -27,7 +27,12 @@ from ntksym.symbolic.state import symbol_for, x
 
 DEFAULT_WIDTH = 512
 DEFAULT_OUTPUT_WIDTH = 1
-_UNSUPPORTED = {s.Conv: "conv", s.AvgPool: "avg_pool", s.GlobalAvgPool: "global_avg_pool", s.Flatten: "flatten"}
+_UNSUPPORTED = {
+    s.Conv: "conv",
+    s.AvgPool: "avg_pool",
+    s.GlobalAvgPool: "global_avg_pool",
+    s.Flatten: "flatten",
+}
 
 
 @dataclass(frozen=True)
@@ -83,8 +88,10 @@ def build_architecture(spec: s.Spec, hyperparameters: dict[str, float] | None = 
                 out.append(("residual", resolve(layer.scale, hp), lower(layer.layers)))
             else:
                 kind = _UNSUPPORTED.get(type(layer), type(layer).__name__)
-                raise DerivationError(f"{layer.path}: the finite network for `{kind}` layers is not supported yet; "
-                                      "fully-connected layers (dense, activation, repeat, residual, layer_norm) are")
+                raise DerivationError(
+                    f"{layer.path}: the finite network for `{kind}` layers is not supported yet; "
+                    "fully-connected layers (dense, activation, repeat, residual, layer_norm) are"
+                )
         return tuple(out)
 
     return Architecture(lower(spec.layers), tuple(activations), spec.parameterization)
@@ -101,8 +108,10 @@ def _output_layer(layers: tuple[s.Layer, ...]) -> s.Dense | None:
 
 
 def _has_dense(layers: tuple[s.Layer, ...]) -> bool:
-    return any(isinstance(layer, s.Dense) or (isinstance(layer, (s.Repeat, s.Residual)) and _has_dense(layer.layers))
-               for layer in layers)
+    return any(
+        isinstance(layer, s.Dense) or (isinstance(layer, (s.Repeat, s.Residual)) and _has_dense(layer.layers))
+        for layer in layers
+    )
 
 
 def activation_expression(act: s.Activation, hp: dict[str, float]) -> sp.Expr:
@@ -152,12 +161,16 @@ def expression_activation(text: str, hp: dict[str, float]) -> sp.Expr:
     try:
         from ntksym.spec.expressions import parse_activation
     except ImportError:
-        raise DerivationError("`{expr: ...}` activations need the expression parser (ntksym.spec.expressions), "
-                              "which this installation lacks; use a named activation") from None
+        raise DerivationError(
+            "`{expr: ...}` activations need the expression parser (ntksym.spec.expressions), "
+            "which this installation lacks; use a named activation"
+        ) from None
     parsed = parse_activation(text, hp)
     expr = getattr(parsed, "expr", parsed)
     if not isinstance(expr, sp.Expr):
-        raise DerivationError(f"the expression parser returned {type(parsed).__name__}, not a SymPy expression")
+        raise DerivationError(
+            f"the expression parser returned {type(parsed).__name__}, not a SymPy expression"
+        )
     names = {sym.name: sym for sym in expr.free_symbols}
     replace = {names[n]: sp.Float(v) for n, v in hp.items() if n in names}
     replace.update({sym: symbol_for(n) for n, sym in names.items() if n in hp and sym not in replace})
@@ -166,6 +179,8 @@ def expression_activation(text: str, hp: dict[str, float]) -> sp.Expr:
     expr = expr.xreplace(replace).xreplace({symbol_for(n): sp.Float(v) for n, v in hp.items()})
     stray = expr.free_symbols - {x}
     if stray:
-        raise DerivationError(f"activation {text!r} uses unknown names {sorted(map(str, stray))}; "
-                              "use `x` and the spec's hyperparameters")
+        raise DerivationError(
+            f"activation {text!r} uses unknown names {sorted(map(str, stray))}; "
+            "use `x` and the spec's hyperparameters"
+        )
     return expr

@@ -35,13 +35,13 @@ def empirical_ntk(params, x1, x2=None):
                                   PARAMETERIZATION)
 '''.strip()
 
-UNSUPPORTED = '''
+UNSUPPORTED = """
 def _no_network(*args, **kwargs):
     raise NotImplementedError({message!r})
 
 
 init = apply = empirical_ntk = _no_network
-'''.strip()
+""".strip()
 
 
 def network_parts(spec: Spec, printer: KernelPrinter, prelude: str) -> list[str]:
@@ -50,7 +50,9 @@ def network_parts(spec: Spec, printer: KernelPrinter, prelude: str) -> list[str]
         arch = build_architecture(spec)
     except DerivationError as exc:
         return [UNSUPPORTED.format(message=f"no finite network for this spec: {exc}")]
-    phis = [f"def _phi_{k}(x):\n    return {printer.doprint(expr)}" for k, expr in enumerate(arch.activations)]
+    phis = [
+        f"def _phi_{k}(x):\n    return {printer.doprint(expr)}" for k, expr in enumerate(arch.activations)
+    ]
     names = "".join(f"_phi_{k}, " for k in range(len(phis)))
     return [
         f"# the finite network: {_records_comment()}\nARCHITECTURE = {arch.records!r}",
@@ -62,4 +64,7 @@ def network_parts(spec: Spec, printer: KernelPrinter, prelude: str) -> list[str]
 
 
 def _records_comment() -> str:
-    return "(dense, w_std, b_std, width, is_output), (act, k), (layer_norm,), (repeat, n, body), (residual, s, body)"
+    return (
+        "(dense, w_std, b_std, width, is_output), (act, k), (layer_norm,), (repeat, n, body), "
+        "(residual, s, body)"
+    )

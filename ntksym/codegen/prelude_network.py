@@ -29,15 +29,19 @@ def _net_shapes(arch, fan_in, width=None, stack=()):
             first, out = _net_shapes(rec[2], fan_in, width, stack)
             rest, again = _net_shapes(rec[2], out, width, stack + (rec[1] - 1,))
             if again != out and rec[1] > 1:
-                raise ValueError(f"a repeated block maps width {out} to {again}; it must keep the width "
-                                 "to be repeated: give its last dense layer the width of its input")
+                raise ValueError(
+                    f"a repeated block maps width {out} to {again}; it must keep the width "
+                    "to be repeated: give its last dense layer the width of its input"
+                )
             tree.append((first, rest))
             fan_in = out
         elif kind == "residual":
             block, out = _net_shapes(rec[2], fan_in, width, stack)
             if out != fan_in:
-                raise ValueError(f"a residual block maps width {fan_in} to {out}; x + block(x) needs equal widths: "
-                                 "make the input width equal to the block's dense widths")
+                raise ValueError(
+                    f"a residual block maps width {fan_in} to {out}; x + block(x) needs equal widths: "
+                    "make the input width equal to the block's dense widths"
+                )
             tree.append(block)
         elif kind in ("act", "layer_norm", "repeat"):
             tree.append(None)
@@ -58,8 +62,8 @@ def _net_init(key, arch, fan_in, parameterization, width=None):
     sizes = [int(np.prod(leaf[1])) for leaf in leaves]
     draw = jax.random.normal(key, (sum(sizes),))
     params, start = [], 0
-    for (_, shape, scale), size in zip(leaves, sizes):
-        value = draw[start:start + size].reshape(shape)
+    for (_, shape, scale), size in zip(leaves, sizes, strict=True):
+        value = draw[start : start + size].reshape(shape)
         params.append(value if parameterization == "ntk" else value * scale)
         start += size
     return jax.tree_util.tree_unflatten(treedef, params), out
@@ -99,7 +103,9 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             def step(carry, xs, body=rec[2]):
                 return _net_layers(xs[0], carry, body, phis, parameterization, xs[1])
 
-            h, first = _net_layers(p[0], h, rec[2], phis, parameterization, None if probe is None else probe[0])
+            h, first = _net_layers(
+                p[0], h, rec[2], phis, parameterization, None if probe is None else probe[0]
+            )
             h, rest = lax.scan(step, h, (p[1], None if probe is None else probe[1]), length=rec[1] - 1)
             records.append((first, rest))
         elif kind == "residual":
@@ -117,7 +123,7 @@ def _net_apply(params, x, arch, phis, parameterization):
 def _net_probes(params, arch, n):
     """Zeros shaped like every dense layer's output (n, width), with the params' leading repeat axes."""
     probes = []
-    for p, rec in zip(params, arch):
+    for p, rec in zip(params, arch, strict=True):
         if rec[0] == "dense":
             probes.append(jnp.zeros(p["w"].shape[:-2] + (n, p["w"].shape[-1]), p["w"].dtype))
         elif rec[0] == "repeat" and rec[1] > 0:
@@ -133,8 +139,9 @@ def _net_ntk_factors(params, x, arch, phis, parameterization):
     """Each dense layer's inputs a(x) and backpropagated gradients g_o(x) = df_o/dz, one vjp per output."""
     x = x.reshape(x.shape[0], -1)
     probes = _net_probes(params, arch, x.shape[0])
-    out, pullback, records = jax.vjp(lambda pr: _net_layers(params, x, arch, phis, parameterization, pr),
-                                     probes, has_aux=True)
+    out, pullback, records = jax.vjp(
+        lambda pr: _net_layers(params, x, arch, phis, parameterization, pr), probes, has_aux=True
+    )
     # examples are independent, so d(sum_i f_o(x_i))/d probe[i] = df_o(x_i)/dz(x_i)
     eye = jnp.eye(out.shape[-1], dtype=out.dtype)
     grads = jax.vmap(lambda e: pullback(jnp.broadcast_to(e, out.shape))[0])(eye)
@@ -146,7 +153,10 @@ def _net_ntk_sum(arch, a1, g1, a2, g2, parameterization):
     total = 0.0
     for i, rec in enumerate(arch):
         if rec[0] == "dense":
-            gg = jnp.einsum("k...iw,k...jw->...ij", g1[i], g2[i], precision=lax.Precision.HIGHEST) / g1[i].shape[0]
+            gg = (
+                jnp.einsum("k...iw,k...jw->...ij", g1[i], g2[i], precision=lax.Precision.HIGHEST)
+                / g1[i].shape[0]
+            )
             aa = jnp.einsum("...id,...jd->...ij", a1[i], a2[i], precision=lax.Precision.HIGHEST)
             bias = 0.0 if rec[2] is None else (rec[2] ** 2 if parameterization == "ntk" else 1.0)
             weight = rec[1] ** 2 / a1[i].shape[-1] if parameterization == "ntk" else 1.0
@@ -154,8 +164,9 @@ def _net_ntk_sum(arch, a1, g1, a2, g2, parameterization):
             total = total + term.reshape((-1,) + term.shape[-2:]).sum(0)
         elif rec[0] == "repeat" and rec[1] > 0:
             for part in (0, 1):  # the first repetition, then the stacked rest
-                total = total + _net_ntk_sum(rec[2], a1[i][part], g1[i][part], a2[i][part], g2[i][part],
-                                             parameterization)
+                total = total + _net_ntk_sum(
+                    rec[2], a1[i][part], g1[i][part], a2[i][part], g2[i][part], parameterization
+                )
         elif rec[0] == "residual":
             total = total + _net_ntk_sum(rec[2], a1[i], g1[i], a2[i], g2[i], parameterization)
     return total
@@ -172,12 +183,16 @@ def _net_empirical_ntk(params, x1, x2, arch, phis, parameterization):
 
 
 def _net_readout_nngp(params, x1, x2, arch, phis, parameterization):
-    """E[f(x1) f(x2)^T | hidden weights] = w^2 <a, a'>/fan_in + b^2 for a final dense layer, per output unit."""
+    """E[f(x1) f(x2)^T | hidden weights] = w^2 <a, a'>/fan_in + b^2 for a final dense layer, per unit."""
     rec = arch[-1]
     if rec[0] != "dense":
         raise ValueError("the readout NNGP needs a network that ends with a dense layer")
     a1 = _net_layers(params, x1.reshape(x1.shape[0], -1), arch, phis, parameterization)[1][-1]
-    a2 = a1 if x2 is None else _net_layers(params, x2.reshape(x2.shape[0], -1), arch, phis, parameterization)[1][-1]
+    a2 = (
+        a1
+        if x2 is None
+        else _net_layers(params, x2.reshape(x2.shape[0], -1), arch, phis, parameterization)[1][-1]
+    )
     bias = 0.0 if rec[2] is None else rec[2] ** 2
     return rec[1] ** 2 * jnp.matmul(a1, a2.T, precision=lax.Precision.HIGHEST) / a1.shape[-1] + bias
 

@@ -72,22 +72,44 @@ def default_targets(x: np.ndarray, k: int, key) -> np.ndarray:
     return np.sin(2.0 * flat @ v / np.sqrt(flat.shape[1]))
 
 
-def _inputs(spec: s.Spec, net: Network, x, n: int, n_test: int, input_dim: int, key) -> tuple[np.ndarray, ...]:
+def _inputs(
+    spec: s.Spec, net: Network, x, n: int, n_test: int, input_dim: int, key
+) -> tuple[np.ndarray, ...]:
     if x is None:
         shape = tuple(spec.input_shape) if spec.input_shape is not None else (input_dim,)
         x = np.asarray(jax.random.normal(key, (n + n_test, *shape)), np.float64)
     x = check_inputs(x, spec, "x")
     if x.shape[0] < n + n_test:
-        raise InputError(f"x holds {x.shape[0]} examples but n + n_test = {n} + {n_test}; lower --n or give more data")
-    return x[:n], x[n:n + n_test]
+        raise InputError(
+            f"x holds {x.shape[0]} examples but n + n_test = {n} + {n_test}; lower --n or give more data"
+        )
+    return x[:n], x[n : n + n_test]
 
 
-def check(spec: s.Spec, widths: Sequence[int] = (64, 256, 1024), *, seeds: int = 8, n: int = 32,
-          n_test: int | None = None, train_steps: int = 200, learning_rate: float | None = None,
-          train_seeds: int | None = None, samples: int = 16, dtype: str = "float32", x=None, y=None,
-          key: int = 0, input_dim: int = 16, hyperparameters: dict[str, float] | None = None,
-          progress: Progress | None = None) -> CheckReport:
-    """Empirical vs analytic kernels and training drift over a width sweep; see the module docstring."""
+def check(
+    spec: s.Spec,
+    widths: Sequence[int] = (64, 256, 1024),
+    *,
+    seeds: int = 8,
+    n: int = 32,
+    n_test: int | None = None,
+    train_steps: int = 200,
+    learning_rate: float | None = None,
+    learning_rate_fraction: float = 0.5,
+    train_seeds: int | None = None,
+    samples: int = 16,
+    dtype: str = "float32",
+    x=None,
+    y=None,
+    key: int = 0,
+    input_dim: int = 16,
+    hyperparameters: dict[str, float] | None = None,
+    progress: Progress | None = None,
+) -> CheckReport:
+    """Empirical vs analytic kernels and training drift over a width sweep; see the module docstring.
+
+    The learning rate is `learning_rate`, else `learning_rate_fraction` times the maximal stable rate
+    2 n k / lambda_max of the analytic NTK on the training inputs."""
     widths = sorted({int(w) for w in widths})
     if not widths or widths[0] < 1:
         raise InputError("widths must be positive whole numbers, e.g. 64,256,1024")
@@ -97,13 +119,16 @@ def check(spec: s.Spec, widths: Sequence[int] = (64, 256, 1024), *, seeds: int =
     train_seeds = min(seeds, 4) if train_seeds is None else min(int(train_seeds), seeds)
     progress = progress or Progress()
     start = time.perf_counter()
+    model = compile_spec(spec, dtype)  # first: float64 switches jax to 64-bit before any array is made
     hp = dict(hyperparameters or {})
     net = network(spec, hp)
     root = jax.random.PRNGKey(key)
     x_train, x_test = _inputs(spec, net, x, n, n_test, input_dim, jax.random.fold_in(root, 1))
     dim = int(np.prod(x_train.shape[1:]))
     k = int(net.apply(net.init(root, widths[0], dim), x_train[:1]).shape[-1])
-    y_train = default_targets(x_train, k, jax.random.fold_in(root, 2)) if y is None else np.asarray(y, np.float64)
+    y_train = (
+        default_targets(x_train, k, jax.random.fold_in(root, 2)) if y is None else np.asarray(y, np.float64)
+    )
     if y_train.shape != (n, k):
         raise InputError(f"y must have shape (n, k) = ({n}, {k}), got {y_train.shape}")
     xt, xs = jnp.asarray(x_train, dtype), jnp.asarray(x_test, dtype)
@@ -114,7 +139,6 @@ def check(spec: s.Spec, widths: Sequence[int] = (64, 256, 1024), *, seeds: int =
     progress.start("kernels", len(widths) * seeds)
     if train_seeds and train_steps:
         progress.start("training", len(widths) * train_seeds)
-    model = compile_spec(spec, dtype)
     for i, width in enumerate(widths):
         if spec.parameterization == "standard":
             model = compile_spec(with_width(spec, width), dtype)
@@ -123,12 +147,13 @@ def check(spec: s.Spec, widths: Sequence[int] = (64, 256, 1024), *, seeds: int =
         for j in range(seeds):
             params = _cast(net.init(keys[j], width, dim), dtype)
             ntk_err[i, j] = relative_error(empirical_ntk(params, xt), analytic.ntk)
-            mc = monte_carlo_nngp(net, xt, width=width, samples=samples, key=jax.random.fold_in(keys[j], 7),
-                                  dtype=dtype)
+            mc = monte_carlo_nngp(
+                net, xt, width=width, samples=samples, key=jax.random.fold_in(keys[j], 7), dtype=dtype
+            )
             nngp_err[i, j] = relative_error(mc, analytic.nngp)
             progress.advance("kernels")
         limit = max_stable_learning_rate(analytic.ntk, k)
-        eta = 0.5 * limit if learning_rate is None else float(learning_rate)
+        eta = learning_rate_fraction * limit if learning_rate is None else float(learning_rate)
         rates.append(eta)
         stable.append(limit)
         if not (train_seeds and train_steps):
@@ -139,12 +164,28 @@ def check(spec: s.Spec, widths: Sequence[int] = (64, 256, 1024), *, seeds: int =
             f0 = np.asarray(net.apply(params, xt), np.float64)
             drift[i, j] = result.ntk_drift
             loss[i, j] = result.losses[-1]
-            gap[i, j] = prediction_gap(result, model, x_train, y_train, x_test, f0, steps=train_steps,
-                                       learning_rate=eta)
+            gap[i, j] = prediction_gap(
+                result, model, x_train, y_train, x_test, f0, steps=train_steps, learning_rate=eta
+            )
             progress.advance("training")
     return CheckReport(
-        spec_name=spec.name, parameterization=spec.parameterization, dtype=dtype, widths=widths, seeds=seeds,
-        n_train=n, n_test=n_test, outputs=k, samples=samples, train_steps=train_steps, train_seeds=train_seeds,
-        learning_rate=rates, max_stable_learning_rate=stable, ntk_rel_error=ntk_err, nngp_rel_error=nngp_err,
-        ntk_drift=drift, prediction_gap=gap, final_train_loss=loss, seconds=time.perf_counter() - start,
+        spec_name=spec.name,
+        parameterization=spec.parameterization,
+        dtype=dtype,
+        widths=widths,
+        seeds=seeds,
+        n_train=n,
+        n_test=n_test,
+        outputs=k,
+        samples=samples,
+        train_steps=train_steps,
+        train_seeds=train_seeds,
+        learning_rate=rates,
+        max_stable_learning_rate=stable,
+        ntk_rel_error=ntk_err,
+        nngp_rel_error=nngp_err,
+        ntk_drift=drift,
+        prediction_gap=gap,
+        final_train_loss=loss,
+        seconds=time.perf_counter() - start,
     )

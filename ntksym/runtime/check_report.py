@@ -67,15 +67,27 @@ class CheckReport:
 
     def to_dict(self) -> dict:
         return {
-            "spec": self.spec_name, "parameterization": self.parameterization, "dtype": self.dtype,
-            "widths": list(self.widths), "seeds": self.seeds, "n_train": self.n_train, "n_test": self.n_test,
-            "outputs": self.outputs, "nngp_samples": self.samples,
-            "ntk_rel_error": _summary(self.ntk_rel_error), "nngp_rel_error": _summary(self.nngp_rel_error),
-            "ntk_error_rate": _num(self.ntk_error_rate), "nngp_error_rate": _num(self.nngp_error_rate),
-            "train_steps": self.train_steps, "train_seeds": self.train_seeds,
-            "learning_rate": list(self.learning_rate), "max_stable_learning_rate": list(self.max_stable_learning_rate),
-            "ntk_drift": _summary(self.ntk_drift), "drift_rate": _num(self.drift_rate),
-            "prediction_gap": _summary(self.prediction_gap), "final_train_loss": _summary(self.final_train_loss),
+            "spec": self.spec_name,
+            "parameterization": self.parameterization,
+            "dtype": self.dtype,
+            "widths": list(self.widths),
+            "seeds": self.seeds,
+            "n_train": self.n_train,
+            "n_test": self.n_test,
+            "outputs": self.outputs,
+            "nngp_samples": self.samples,
+            "ntk_rel_error": _summary(self.ntk_rel_error),
+            "nngp_rel_error": _summary(self.nngp_rel_error),
+            "ntk_error_rate": _num(self.ntk_error_rate),
+            "nngp_error_rate": _num(self.nngp_error_rate),
+            "train_steps": self.train_steps,
+            "train_seeds": self.train_seeds,
+            "learning_rate": list(self.learning_rate),
+            "max_stable_learning_rate": list(self.max_stable_learning_rate),
+            "ntk_drift": _summary(self.ntk_drift),
+            "drift_rate": _num(self.drift_rate),
+            "prediction_gap": _summary(self.prediction_gap),
+            "final_train_loss": _summary(self.final_train_loss),
             "seconds": round(self.seconds, 2),
         }
 
@@ -84,10 +96,14 @@ class CheckReport:
         d = self.to_dict()
         lines = [f"{'width':>7} {'NTK err':>16} {'NNGP err':>16} {'drift':>16} {'pred gap':>16}"]
         for i, w in enumerate(self.widths):
-            cells = [_cell(d[key], i) for key in ("ntk_rel_error", "nngp_rel_error", "ntk_drift", "prediction_gap")]
+            cells = [
+                _cell(d[key], i) for key in ("ntk_rel_error", "nngp_rel_error", "ntk_drift", "prediction_gap")
+            ]
             lines.append(f"{w:>7} " + " ".join(f"{c:>16}" for c in cells))
-        lines.append(f"fitted rates (log-log): NTK error {self.ntk_error_rate:+.3f}, "
-                     f"NNGP error {self.nngp_error_rate:+.3f}, drift {self.drift_rate:+.3f}  (theory about -0.5)")
+        lines.append(
+            f"fitted rates (log-log): NTK error {self.ntk_error_rate:+.3f}, "
+            f"NNGP error {self.nngp_error_rate:+.3f}, drift {self.drift_rate:+.3f}  (theory about -0.5)"
+        )
         return "\n".join(lines)
 
     def save(self, folder: Path) -> list[Path]:

@@ -45,7 +45,9 @@ def has_fast_path(net: Network) -> bool:
     return _kinds(net.records) <= FAST_KINDS
 
 
-def empirical_ntk(params: Params, x1, x2=None, method: str = "auto", batch_size: int | None = None) -> jax.Array:
+def empirical_ntk(
+    params: Params, x1, x2=None, method: str = "auto", batch_size: int | None = None
+) -> jax.Array:
     """Empirical NTK (n1, n2) of one finite network; x2=None means x1. method: auto | fast | generic."""
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
@@ -53,9 +55,13 @@ def empirical_ntk(params: Params, x1, x2=None, method: str = "auto", batch_size:
     x1 = jnp.asarray(x1)
     x2 = None if x2 is None else jnp.asarray(x2)
     if method == "fast" and not has_fast_path(net):
-        raise InputError(f"spec `{net.spec.name}` has layers without a fast path; use method='generic' or 'auto'")
+        raise InputError(
+            f"spec `{net.spec.name}` has layers without a fast path; use method='generic' or 'auto'"
+        )
     if method in ("auto", "fast") and has_fast_path(net):
-        return P._net_empirical_ntk_jit(params.layers, x1, x2, net.records, net.activations, net.parameterization)
+        return P._net_empirical_ntk_jit(
+            params.layers, x1, x2, net.records, net.activations, net.parameterization
+        )
     return generic_ntk(net.apply, params, x1, x2, batch_size)
 
 
@@ -76,18 +82,30 @@ def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None 
 
     rows = []
     for i in range(0, x1.shape[0], step):
-        j1 = flat(x1[i:i + step])
+        j1 = flat(x1[i : i + step])
         cols = []
         for j in range(0, x2.shape[0], step):
-            j2 = j1 if same and i == j else flat(x2[j:j + step])
-            block = sum(jnp.einsum("iop,jop->ij", a, b, precision=jax.lax.Precision.HIGHEST) for a, b in zip(j1, j2))
+            j2 = j1 if same and i == j else flat(x2[j : j + step])
+            block = sum(
+                jnp.einsum("iop,jop->ij", a, b, precision=jax.lax.Precision.HIGHEST)
+                for a, b in zip(j1, j2, strict=True)
+            )
             cols.append(block / j1[0].shape[1])
         rows.append(jnp.concatenate(cols, axis=1))
     return jnp.concatenate(rows, axis=0)
 
 
-def monte_carlo_nngp(net: Network, x, *, width: int | None = None, samples: int = 64, key=None,
-                     readout: bool | None = None, batch: int = 16, dtype=None) -> jax.Array:
+def monte_carlo_nngp(
+    net: Network,
+    x,
+    *,
+    width: int | None = None,
+    samples: int = 64,
+    key=None,
+    readout: bool | None = None,
+    batch: int = 16,
+    dtype=None,
+) -> jax.Array:
     """The NNGP (n, n) averaged over `samples` fresh networks (vmapped in batches of `batch`).
 
     readout=True uses the exact expectation over the last dense layer (needs a network ending in one);
@@ -105,7 +123,7 @@ def monte_carlo_nngp(net: Network, x, *, width: int | None = None, samples: int 
     keys = jax.random.split(key, samples)
     total = 0.0
     for start in range(0, samples, batch):
-        total = total + batched(keys[start:start + batch], x).sum(0)
+        total = total + batched(keys[start : start + batch], x).sum(0)
     return total / samples
 
 

@@ -59,10 +59,12 @@ class Network:
         return bool(self.records) and self.records[-1][0] == "dense"
 
     def init(self, key, width: int | None = None, input_dim: int | None = None) -> Params:
-        """Fresh parameters; `width` replaces every hidden dense layer's width (the output layer keeps its own)."""
+        """Fresh parameters; `width` replaces every hidden dense layer's width (the output keeps its own)."""
         dim = input_dim or self.input_dim
         if dim is None:
-            raise InputError(f"spec `{self.spec.name}` has no input_shape: pass input_dim= (the number of features)")
+            raise InputError(
+                f"spec `{self.spec.name}` has no input_shape: pass input_dim= (the number of features)"
+            )
         if width is not None and (int(width) != width or width < 1):
             raise InputError(f"width must be a whole number >= 1, got {width}")
         try:
@@ -73,7 +75,9 @@ class Network:
 
     def apply(self, params: Params | list, x) -> jax.Array:
         layers = params.layers if isinstance(params, Params) else params
-        return P._net_apply_jit(layers, jax.numpy.asarray(x), self.records, self.activations, self.parameterization)
+        return P._net_apply_jit(
+            layers, jax.numpy.asarray(x), self.records, self.activations, self.parameterization
+        )
 
 
 @lru_cache(maxsize=128)
@@ -115,8 +119,14 @@ def _network(spec: Spec, hyperparameters: tuple[tuple[str, float], ...]) -> Netw
     return Network(spec, arch, tuple(activation_function(e) for e in arch.activations), dim)
 
 
-def init(key, spec: Spec, width: int | None = None, *, input_dim: int | None = None,
-         hyperparameters: dict[str, float] | None = None) -> Params:
+def init(
+    key,
+    spec: Spec,
+    width: int | None = None,
+    *,
+    input_dim: int | None = None,
+    hyperparameters: dict[str, float] | None = None,
+) -> Params:
     """Parameters of `spec`'s finite network with hidden width `width` (default: the spec's, else 512)."""
     return network(spec, hyperparameters).init(key, width, input_dim)
 

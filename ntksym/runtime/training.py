@@ -56,13 +56,19 @@ def train(params: Params, x_train, y_train, x_test, *, steps: int, learning_rate
     x_train, y_train, x_test = (jnp.asarray(a) for a in (x_train, y_train, x_test))
     lr = jnp.asarray(learning_rate, x_train.dtype)
     theta0 = empirical_ntk(params, x_train)
-    trained_layers, losses = _descend(params.layers, x_train, y_train, lr, net.records, net.activations,
-                                      net.parameterization, int(steps))
+    trained_layers, losses = _descend(
+        params.layers, x_train, y_train, lr, net.records, net.activations, net.parameterization, int(steps)
+    )
     trained = Params(trained_layers, net)
     theta_t = empirical_ntk(trained, x_train)
     drift = float(jnp.linalg.norm(theta_t - theta0) / jnp.linalg.norm(theta0))
-    return TrainResult(trained, drift, np.asarray(losses), np.asarray(net.apply(params, x_test)),
-                       np.asarray(net.apply(trained, x_test)))
+    return TrainResult(
+        trained,
+        drift,
+        np.asarray(losses),
+        np.asarray(net.apply(params, x_test)),
+        np.asarray(net.apply(trained, x_test)),
+    )
 
 
 def max_stable_learning_rate(ntk_train: np.ndarray, k: int) -> float:
@@ -81,8 +87,9 @@ def infinite_width_mean(model, x_train, y_train, x_test, *, steps: int, learning
         from ntksym.runtime.dynamics import predict
     except ImportError:
         return _local_discrete_mean(model, x_train, y_train, x_test, steps, learning_rate)
-    result = predict(model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate,
-                     discrete=True)
+    result = predict(
+        model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate, discrete=True
+    )
     return np.asarray(result.mean)[0]
 
 
@@ -100,11 +107,13 @@ def _local_discrete_mean(model, x_train, y_train, x_test, steps: int, learning_r
     return cross @ (vec @ (gain[:, None] * (vec.T @ y)))
 
 
-def prediction_gap(result: TrainResult, model, x_train, y_train, x_test, f0_train, *, steps: int,
-                   learning_rate: float) -> float:
+def prediction_gap(
+    result: TrainResult, model, x_train, y_train, x_test, f0_train, *, steps: int, learning_rate: float
+) -> float:
     """||f_T(x_test) - f_inf(x_test)||_F / ||f_inf(x_test)||_F, with f_inf the infinite-width prediction
     started from this network's own initial function (linear in Y - f_0(X), so f_0 is added back)."""
     residual = np.asarray(y_train) - np.asarray(f0_train)
-    f_inf = result.f0_test + infinite_width_mean(model, x_train, residual, x_test, steps=steps,
-                                                 learning_rate=learning_rate)
+    f_inf = result.f0_test + infinite_width_mean(
+        model, x_train, residual, x_test, steps=steps, learning_rate=learning_rate
+    )
     return float(np.linalg.norm(result.ft_test - f_inf) / np.linalg.norm(f_inf))
