@@ -7,8 +7,8 @@ from typing import Annotated
 import typer
 
 from ntksym._version import __version__
+from ntksym.cli import check, derive, dynamics, kernel, phase, schema, validate
 from ntksym.cli import compile as compile_cmd
-from ntksym.cli import derive, dynamics, kernel, phase, schema, validate
 from ntksym.cli.errors import OneLineErrors
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ app.command("kernel")(kernel.kernel)
 app.command("schema")(schema.schema)
 app.command("dynamics")(dynamics.dynamics)
 app.command("phase")(phase.phase)
+app.command("check")(check.check)
 
 
 def run() -> None:

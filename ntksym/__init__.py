@@ -6,6 +6,7 @@
     model = ntksym.compile(spec)         # cached by spec hash, dtype and version
     k = model.kernel(x1, x2)             # k.nngp, k.ntk
     p = ntksym.predict(model, x_train, y_train, x_test, [0, 1, np.inf])   # p.mean, p.cov, p.train_loss
+    report = ntksym.check(spec, widths=(64, 256, 1024))   # finite networks vs the theory
 """
 
 from ntksym._version import __version__
@@ -20,5 +21,18 @@ from ntksym.symbolic.derivation import Derivation, derive
 __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",
     "Kernel", "NtksymError", "SpecError", "DerivationError", "CodegenError", "InputError", "NumericalError",
-    "dynamics", "predict", "Prediction",
+    "dynamics", "predict", "Prediction", "check", "CheckReport",
 ]
+
+
+def __getattr__(name: str):
+    """`check` and `CheckReport` load on first use: they import jax, which `import ntksym` need not."""
+    if name == "check":
+        from ntksym.runtime.check import check
+
+        return check
+    if name == "CheckReport":
+        from ntksym.runtime.check_report import CheckReport
+
+        return CheckReport
+    raise AttributeError(f"module 'ntksym' has no attribute {name!r}")

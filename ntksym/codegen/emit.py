@@ -14,6 +14,7 @@ from pathlib import Path
 import sympy as sp
 
 from ntksym._version import __version__
+from ntksym.codegen.emit_network import network_parts
 from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import CodegenError
 from ntksym.symbolic.derivation import Derivation
@@ -150,6 +151,7 @@ class ModuleWriter:
             f"    return _kernel(x1, x2, {{{hp_dict}}})"
         )
         parts.append(prelude_source("prelude_dynamics.py"))  # predict / max_learning_rate on `kernel`
+        parts += network_parts(spec, self.printer, prelude_source("prelude_network.py"))
         return "\n\n\n".join(parts) + "\n"
 
     inputs_call = "_inputs(x1, x2)"  # the initial state; the spatial writer starts from pixel covariances

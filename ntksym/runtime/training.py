@@ -1,0 +1,119 @@
+"""Train a finite network by full-batch gradient descent and compare it with the infinite-width theory.
+
+Loss sum((f - y)^2) / (2 y.size) (SPEC_FORMAT.md). Under the NTK theory (Jacot et al. 2018; Lee et al.
+2019) a wide network trained this way stays close to its linearisation: its NTK barely moves (the relative
+drift ||Theta_t - Theta_0||_F / ||Theta_0||_F shrinks like 1/sqrt(width)) and its outputs follow
+    f_t(x) = f_0(x) + Theta(x, X) Theta^-1 (I - (I - eta Theta / (n k))^t) (Y - f_0(X))
+for discrete steps of size eta. Seleznova & Kutyniok (2022) show where that fails: deep networks in
+the chaotic phase, whose kernel moves a lot.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ntksym.codegen import prelude_network as P
+from ntksym.runtime.empirical import empirical_ntk
+from ntksym.runtime.network import Params
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    params: Params
+    ntk_drift: float  # ||Theta_T - Theta_0||_F / ||Theta_0||_F on the training inputs
+    losses: np.ndarray  # loss before each step and after the last one, length steps + 1
+    f0_test: np.ndarray  # outputs on the test inputs at initialisation
+    ft_test: np.ndarray  # ... after training
+
+
+def mse_loss(f, y):
+    return jnp.sum((f - y) ** 2) / (2 * y.size)
+
+
+@partial(jax.jit, static_argnums=(4, 5, 6, 7))
+def _descend(layers, x, y, learning_rate, records, phis, parameterization, steps):
+    """`steps` full-batch gradient steps in one compiled loop; the loss before each and after the last."""
+
+    def loss(layers):
+        return mse_loss(P._net_apply(layers, x, records, phis, parameterization), y)
+
+    def step(layers, _):
+        value, grad = jax.value_and_grad(loss)(layers)
+        return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, layers, grad), value
+
+    final, values = jax.lax.scan(step, layers, None, length=steps)
+    return final, jnp.append(values, loss(final))
+
+
+def train(params: Params, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> TrainResult:
+    """Full-batch gradient descent for `steps` steps; the NTK drift is measured on x_train."""
+    net = params.network
+    x_train, y_train, x_test = (jnp.asarray(a) for a in (x_train, y_train, x_test))
+    lr = jnp.asarray(learning_rate, x_train.dtype)
+    theta0 = empirical_ntk(params, x_train)
+    trained_layers, losses = _descend(
+        params.layers, x_train, y_train, lr, net.records, net.activations, net.parameterization, int(steps)
+    )
+    trained = Params(trained_layers, net)
+    theta_t = empirical_ntk(trained, x_train)
+    drift = float(jnp.linalg.norm(theta_t - theta0) / jnp.linalg.norm(theta0))
+    return TrainResult(
+        trained,
+        drift,
+        np.asarray(losses),
+        np.asarray(net.apply(params, x_test)),
+        np.asarray(net.apply(trained, x_test)),
+    )
+
+
+def max_stable_learning_rate(ntk_train: np.ndarray, k: int) -> float:
+    """Gradient descent on the linearised network is stable iff eta < 2 n k / lambda_max(Theta)."""
+    lam = float(np.linalg.eigvalsh(np.asarray(ntk_train, np.float64))[-1])
+    return 2.0 * ntk_train.shape[0] * k / lam
+
+
+def infinite_width_mean(model, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> np.ndarray:
+    """The infinite-width NTK mean prediction (n_test, k) after `steps` discrete GD steps (f_0 = 0).
+
+    Uses `ntksym.runtime.dynamics.predict` where it exists; otherwise the closed form of Lee et al. (2019)
+    below, which it replaces one for one.
+    """
+    try:
+        from ntksym.runtime.dynamics import predict
+    except ImportError:
+        return _local_discrete_mean(model, x_train, y_train, x_test, steps, learning_rate)
+    result = predict(
+        model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate, discrete=True
+    )
+    return np.asarray(result.mean)[0]
+
+
+def _local_discrete_mean(model, x_train, y_train, x_test, steps: int, learning_rate: float) -> np.ndarray:
+    """Theta(x, X) Theta^-1 (I - (I - eta Theta / (n k))^t) Y, by the eigendecomposition of Theta."""
+    y = np.asarray(y_train, np.float64)
+    theta = np.asarray(model.kernel(x_train).ntk, np.float64)
+    cross = np.asarray(model.kernel(x_test, x_train).ntk, np.float64)
+    lam, vec = np.linalg.eigh((theta + theta.T) / 2)
+    n, k = y.shape
+    # (1 - (1 - eta lam/(nk))^t) / lam, with its limit t eta/(nk) where lam is ~0
+    decay = 1.0 - (1.0 - learning_rate * lam / (n * k)) ** steps
+    tiny = np.abs(lam) < 1e-12 * max(lam.max(), 1e-300)
+    gain = np.where(tiny, steps * learning_rate / (n * k), decay / np.where(tiny, 1.0, lam))
+    return cross @ (vec @ (gain[:, None] * (vec.T @ y)))
+
+
+def prediction_gap(
+    result: TrainResult, model, x_train, y_train, x_test, f0_train, *, steps: int, learning_rate: float
+) -> float:
+    """||f_T(x_test) - f_inf(x_test)||_F / ||f_inf(x_test)||_F, with f_inf the infinite-width prediction
+    started from this network's own initial function (linear in Y - f_0(X), so f_0 is added back)."""
+    residual = np.asarray(y_train) - np.asarray(f0_train)
+    f_inf = result.f0_test + infinite_width_mean(
+        model, x_train, residual, x_test, steps=steps, learning_rate=learning_rate
+    )
+    return float(np.linalg.norm(result.ft_test - f_inf) / np.linalg.norm(f_inf))
