@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 import ntksym
 from ntksym.cli.main import app
 from ntksym.runtime.check import with_width
-from ntksym.runtime.training import _local_discrete_mean
+from ntksym.runtime.dynamics import predict_from_kernels
 
 RELU = spec_text(
     "  - repeat: 2\n    layers:\n      - dense: {w_std: 1.4, b_std: 0.1}\n"
@@ -105,14 +105,7 @@ def test_standard_parameterization_compares_against_the_kernel_of_each_width():
     assert report.ntk_rel_error.max() < 0.5  # against the width-8 kernel it would be about 8x off
 
 
-def test_local_discrete_prediction_matches_iterated_linear_dynamics():
-    class Model:  # a stand-in for a compiled model: a fixed positive definite kernel
-        def __init__(self, k):
-            self.k = k
-
-        def kernel(self, a, b=None):
-            return type("K", (), {"ntk": self.k[np.ix_(a, a if b is None else b)]})
-
+def test_discrete_prediction_matches_iterated_linear_dynamics():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(7, 7))
     theta = z @ z.T + np.eye(7)
@@ -124,9 +117,9 @@ def test_local_discrete_prediction_matches_iterated_linear_dynamics():
         residual = f_train - y
         f_test = f_test - eta / 8 * theta[np.ix_(test, train)] @ residual
         f_train = f_train - eta / 8 * theta[np.ix_(train, train)] @ residual
-    np.testing.assert_allclose(
-        _local_discrete_mean(Model(theta), train, y, test, steps, eta), f_test, rtol=1e-10
-    )
+    got = predict_from_kernels(theta[np.ix_(train, train)], theta[np.ix_(test, train)], y, [steps],
+                               learning_rate=eta, discrete=True)
+    np.testing.assert_allclose(got.mean[0], f_test, rtol=1e-10)
 
 
 @pytest.mark.slow

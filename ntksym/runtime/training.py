@@ -78,33 +78,13 @@ def max_stable_learning_rate(ntk_train: np.ndarray, k: int) -> float:
 
 
 def infinite_width_mean(model, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> np.ndarray:
-    """The infinite-width NTK mean prediction (n_test, k) after `steps` discrete GD steps (f_0 = 0).
+    """The infinite-width NTK mean prediction (n_test, k) after `steps` discrete GD steps (f_0 = 0), Lee et al. 2019."""
+    from ntksym.runtime.dynamics import predict
 
-    Uses `ntksym.runtime.dynamics.predict` where it exists; otherwise the closed form of Lee et al. (2019)
-    below, which it replaces one for one.
-    """
-    try:
-        from ntksym.runtime.dynamics import predict
-    except ImportError:
-        return _local_discrete_mean(model, x_train, y_train, x_test, steps, learning_rate)
     result = predict(
         model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate, discrete=True
     )
     return np.asarray(result.mean)[0]
-
-
-def _local_discrete_mean(model, x_train, y_train, x_test, steps: int, learning_rate: float) -> np.ndarray:
-    """Theta(x, X) Theta^-1 (I - (I - eta Theta / (n k))^t) Y, by the eigendecomposition of Theta."""
-    y = np.asarray(y_train, np.float64)
-    theta = np.asarray(model.kernel(x_train).ntk, np.float64)
-    cross = np.asarray(model.kernel(x_test, x_train).ntk, np.float64)
-    lam, vec = np.linalg.eigh((theta + theta.T) / 2)
-    n, k = y.shape
-    # (1 - (1 - eta lam/(nk))^t) / lam, with its limit t eta/(nk) where lam is ~0
-    decay = 1.0 - (1.0 - learning_rate * lam / (n * k)) ** steps
-    tiny = np.abs(lam) < 1e-12 * max(lam.max(), 1e-300)
-    gain = np.where(tiny, steps * learning_rate / (n * k), decay / np.where(tiny, 1.0, lam))
-    return cross @ (vec @ (gain[:, None] * (vec.T @ y)))
 
 
 def prediction_gap(
