@@ -1,0 +1,121 @@
+# Variance-fitted Gaussian quadrature for activations without a closed-form dual (copied verbatim
+# into each generated module that needs it). Method and measured errors: docs/quadrature.md.
+#
+# E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]) is computed as E_u[f(u) H(u)] with the
+# conditional expectation H(u) = E[g(v) | u], v | u ~ N(m, s^2), m = (q12/q11) u,
+# s^2 = q22 - q12^2/q11 (Tong 1990, "The Multivariate Normal Distribution", thm 3.3.4); at
+# |rho| = 1, s = 0 and H(u) = g(m) exactly. Both levels are 1-D integrals against a standard normal
+# weight over [-L, L], split where the activation's argument is 0: the kinks of elu/selu, and the
+# complex poles of tanh, sigmoid, softplus and silu, which all lie on the imaginary axis, sit there.
+# Each half is integrated with composite Gauss-Legendre panels, graded geometrically towards the
+# split point on [0, 3] (the hp-quadrature of a near-singularity; Schwab 1998, "p- and hp-Finite
+# Element Methods", sec. 4.5) and uniform beyond, where only the normal weight varies. The grading
+# scale delta is the distance of the nearest singularity in standard units, about 1/sqrt(variance),
+# so the rule follows the variance: the node count is static, the nodes move.
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+_QUAD_HALF_WIDTH = 9.0  # [-L, L] in standard units: the normal tail beyond 9 is 2e-19
+_QUAD_GRADED_END = 3.0  # the graded panels cover [0, 3] in standard units
+_QUAD_MAX_ELEMENTS = 2**22  # above this many integrand values, the outer nodes are looped over
+
+
+def _quad_make_rule(graded_panels, linear_panels, order):
+    """Reference nodes in (0, 1) and weights of the graded and the uniform panels (numpy constants)."""
+    x, w = np.polynomial.legendre.leggauss(order)
+
+    def panels(count):
+        start = np.arange(count)[:, None]
+        return ((start + (x + 1) / 2) / count).ravel(), np.tile(w / 2, count) / count
+
+    return panels(graded_panels) + panels(linear_panels)
+
+
+_QUAD_RULE = _quad_make_rule(5, 2, 14)  # 98 nodes per half line; errors in docs/quadrature.md
+
+
+def _graded_half(length, delta, rule):
+    """Offsets t in (0, length) and weights of a rule for features at t = 0 on the scale delta.
+
+    On [0, a], a = min(length, 3): t = delta * expm1(y), y uniform in [0, log1p(a / delta)]
+    (geometric grading towards 0); on [a, length] t is uniform. A trailing node axis is added.
+    """
+    graded_x, graded_w, linear_x, linear_w = (jnp.asarray(r, length.dtype) for r in rule)
+    length, delta = length[..., None], delta[..., None]
+    near = jnp.minimum(length, _QUAD_GRADED_END)
+    top = jnp.log1p(near / delta)
+    y = top * graded_x
+    far = length - near
+    t = jnp.concatenate([delta * jnp.expm1(y), near + far * linear_x], axis=-1)
+    w = jnp.concatenate([delta * jnp.exp(y) * top * graded_w, far * linear_w], axis=-1)
+    return t, w
+
+
+def _split_normal_rule(split, delta, rule):
+    """Nodes z in [-L, L] and weights for E[F(z)], z ~ N(0, 1), split at `split` (clipped to [-L, L]).
+
+    The weights include the normal density and are normalised to sum to 1, so constants are exact.
+    """
+    half = jnp.asarray(_QUAD_HALF_WIDTH, split.dtype)
+    split = jnp.clip(split, -half, half)
+    left_t, left_w = _graded_half(split + half, delta, rule)
+    right_t, right_w = _graded_half(half - split, delta, rule)
+    z = jnp.concatenate([split[..., None] - left_t, split[..., None] + right_t], axis=-1)
+    w = jnp.concatenate([left_w, right_w], axis=-1) * jnp.exp(-z * z / 2)
+    return z, w / jnp.sum(w, axis=-1, keepdims=True)
+
+
+def _quad_delta(scale):
+    """Grading scale in standard units for an activation argument of standard deviation `scale`:
+    the activations' singularities are O(1) away from 0 in their own units (tanh: i pi/2)."""
+    return 1 / jnp.maximum(scale, 1)
+
+
+def _expect_same(f, g, q, rule=_QUAD_RULE):
+    """E[f(u) g(u)] for u ~ N(0, q), elementwise over the array q."""
+    q = jnp.maximum(jnp.asarray(q), 0)
+    sd = jnp.sqrt(q)
+    z, w = _split_normal_rule(jnp.zeros_like(q), _quad_delta(sd), rule)
+    u = sd[..., None] * z
+    return jnp.sum(w * f(u) * g(u), axis=-1)
+
+
+def _conditional_mean(g, m, s, rule):
+    """E[g(m + s w)], w ~ N(0, 1), for arrays m and s >= 0 of one shape; split where m + s w = 0."""
+    tiny = jnp.finfo(s.dtype).tiny
+    w, weight = _split_normal_rule(-m / jnp.maximum(s, tiny), _quad_delta(s), rule)
+    return jnp.sum(weight * g(m[..., None] + s[..., None] * w), axis=-1)
+
+
+def _expect_pair(f, g, q11, q12, q22, rule=_QUAD_RULE):
+    """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over the broadcast q's."""
+    q11, q12, q22 = jnp.broadcast_arrays(jnp.asarray(q11), jnp.asarray(q12), jnp.asarray(q22))
+    tiny = jnp.finfo(q11.dtype).tiny
+    q11, q22 = jnp.maximum(q11, 0), jnp.maximum(q22, 0)
+    bound = jnp.sqrt(q11 * q22)
+    q12 = jnp.clip(q12, -bound, bound)  # rounding can push |rho| past 1
+    sd1 = jnp.sqrt(q11)
+    beta = q12 / jnp.maximum(q11, tiny)  # E[v | u] = beta u
+    s = jnp.sqrt(jnp.maximum(q22 - beta * q12, 0))  # sd of v | u; 0 at rho = +-1
+    # f(u) has its features near u = 0; so has H(u), which tends to g(beta u) as s -> 0
+    scale = jnp.maximum(sd1, jnp.abs(q12) / jnp.maximum(sd1, tiny))
+    z, w = _split_normal_rule(jnp.zeros_like(q11), _quad_delta(scale), rule)
+    u = sd1[..., None] * z
+    count = z.shape[-1]
+
+    def outer(u_k, w_k):  # a slice of the outer nodes: arrays (..., k)
+        h = _conditional_mean(g, beta[..., None] * u_k, jnp.broadcast_to(s[..., None], u_k.shape), rule)
+        return jnp.sum(w_k * f(u_k) * h, axis=-1)
+
+    if q11.size * count * count <= _QUAD_MAX_ELEMENTS:
+        return outer(u, w)
+    # many pairs: loop over chunks of outer nodes, so memory stays at about _QUAD_MAX_ELEMENTS values
+    chunk = next(c for c in range(max(1, _QUAD_MAX_ELEMENTS // (q11.size * count)), 0, -1) if count % c == 0)
+
+    def step(total, uw):
+        return total + outer(*uw), None
+
+    u_c, w_c = (jnp.moveaxis(a.reshape(a.shape[:-1] + (count // chunk, chunk)), -2, 0) for a in (u, w))
+    total, _ = lax.scan(step, jnp.zeros_like(q11), (u_c, w_c))
+    return total
