@@ -17,52 +17,57 @@ import numpy as np
 from jax import lax
 
 _QUAD_HALF_WIDTH = 9.0  # [-L, L] in standard units: the normal tail beyond 9 is 2e-19
-_QUAD_GRADED_END = 3.0  # the graded panels cover [0, 3] in standard units
+_QUAD_GRADED_END = 3.0  # the graded panels cover [0, 3] on each side of the split, in standard units
 _QUAD_MAX_ELEMENTS = 2**22  # above this many integrand values, the outer nodes are looped over
 
 
-def _quad_make_rule(graded_panels, linear_panels, order):
+def _quad_make_rule(graded_panels, graded_order, linear_panels, linear_order):
     """Reference nodes in (0, 1) and weights of the graded and the uniform panels (numpy constants)."""
-    x, w = np.polynomial.legendre.leggauss(order)
 
-    def panels(count):
+    def panels(count, order):
+        x, w = np.polynomial.legendre.leggauss(order)
         start = np.arange(count)[:, None]
         return ((start + (x + 1) / 2) / count).ravel(), np.tile(w / 2, count) / count
 
-    return panels(graded_panels) + panels(linear_panels)
+    return panels(graded_panels, graded_order) + panels(linear_panels, linear_order)
 
 
-_QUAD_RULE = _quad_make_rule(5, 2, 14)  # 98 nodes per half line; errors in docs/quadrature.md
+# Outer rule (split at the mean, 0): 84 nodes per half line. The inner rule's split -m/s can lie
+# anywhere in [-L, L], leaving up to 15 standard units of normal weight to the uniform panels: 3 of them.
+_QUAD_OUTER = _quad_make_rule(5, 12, 2, 12)
+_QUAD_INNER = _quad_make_rule(5, 12, 3, 12)
 
 
 def _graded_half(length, delta, rule):
-    """Offsets t in (0, length) and weights of a rule for features at t = 0 on the scale delta.
+    """Offsets t > 0 and weights of a rule for features at t = 0 on the scale delta, for [0, length].
 
-    On [0, a], a = min(length, 3): t = delta * expm1(y), y uniform in [0, log1p(a / delta)]
-    (geometric grading towards 0); on [a, length] t is uniform. A trailing node axis is added.
+    On [0, 3]: t = delta * expm1(y), y uniform in [0, log1p(3 / delta)] (geometric grading towards
+    0); on [3, max(length, 3)] t is uniform. The graded part ignores `length`: beyond L the normal
+    weight is below 1e-17, and offsets that do not depend on the split can be shared by all splits.
+    A trailing node axis is added.
     """
     graded_x, graded_w, linear_x, linear_w = (jnp.asarray(r, length.dtype) for r in rule)
-    length, delta = length[..., None], delta[..., None]
-    near = jnp.minimum(length, _QUAD_GRADED_END)
-    top = jnp.log1p(near / delta)
-    y = top * graded_x
-    far = length - near
-    t = jnp.concatenate([delta * jnp.expm1(y), near + far * linear_x], axis=-1)
-    w = jnp.concatenate([delta * jnp.exp(y) * top * graded_w, far * linear_w], axis=-1)
-    return t, w
+    delta = delta[..., None]
+    top = jnp.log1p(_QUAD_GRADED_END / delta)
+    grow = jnp.exp(top * graded_x)
+    far = jnp.maximum(length[..., None] - _QUAD_GRADED_END, 0)
+    graded = (delta * (grow - 1), delta * top * grow * graded_w)
+    uniform = (_QUAD_GRADED_END + far * linear_x, far * linear_w)
+    return graded, uniform
 
 
 def _split_normal_rule(split, delta, rule):
-    """Nodes z in [-L, L] and weights for E[F(z)], z ~ N(0, 1), split at `split` (clipped to [-L, L]).
+    """Nodes z and weights for E[F(z)], z ~ N(0, 1), split at `split` (clipped to [-L, L]).
 
     The weights include the normal density and are normalised to sum to 1, so constants are exact.
     """
     half = jnp.asarray(_QUAD_HALF_WIDTH, split.dtype)
     split = jnp.clip(split, -half, half)
-    left_t, left_w = _graded_half(split + half, delta, rule)
-    right_t, right_w = _graded_half(half - split, delta, rule)
-    z = jnp.concatenate([split[..., None] - left_t, split[..., None] + right_t], axis=-1)
-    w = jnp.concatenate([left_w, right_w], axis=-1) * jnp.exp(-z * z / 2)
+    (t, w), (left_t, left_w) = _graded_half(split + half, delta, rule)
+    _, (right_t, right_w) = _graded_half(half - split, delta, rule)
+    offset = jnp.concatenate([-t, t, -left_t, right_t], axis=-1)
+    z = split[..., None] + offset
+    w = jnp.concatenate([w, w, left_w, right_w], axis=-1) * jnp.exp(-z * z / 2)
     return z, w / jnp.sum(w, axis=-1, keepdims=True)
 
 
@@ -72,7 +77,7 @@ def _quad_delta(scale):
     return 1 / jnp.maximum(scale, 1)
 
 
-def _expect_same(f, g, q, rule=_QUAD_RULE):
+def _expect_same(f, g, q, rule=_QUAD_OUTER):
     """E[f(u) g(u)] for u ~ N(0, q), elementwise over the array q."""
     q = jnp.maximum(jnp.asarray(q), 0)
     sd = jnp.sqrt(q)
@@ -88,7 +93,7 @@ def _conditional_mean(g, m, s, rule):
     return jnp.sum(weight * g(m[..., None] + s[..., None] * w), axis=-1)
 
 
-def _expect_pair(f, g, q11, q12, q22, rule=_QUAD_RULE):
+def _expect_pair(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
     """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over the broadcast q's."""
     q11, q12, q22 = jnp.broadcast_arrays(jnp.asarray(q11), jnp.asarray(q12), jnp.asarray(q22))
     tiny = jnp.finfo(q11.dtype).tiny
@@ -100,18 +105,19 @@ def _expect_pair(f, g, q11, q12, q22, rule=_QUAD_RULE):
     s = jnp.sqrt(jnp.maximum(q22 - beta * q12, 0))  # sd of v | u; 0 at rho = +-1
     # f(u) has its features near u = 0; so has H(u), which tends to g(beta u) as s -> 0
     scale = jnp.maximum(sd1, jnp.abs(q12) / jnp.maximum(sd1, tiny))
-    z, w = _split_normal_rule(jnp.zeros_like(q11), _quad_delta(scale), rule)
+    z, w = _split_normal_rule(jnp.zeros_like(q11), _quad_delta(scale), rules[0])
     u = sd1[..., None] * z
     count = z.shape[-1]
 
     def outer(u_k, w_k):  # a slice of the outer nodes: arrays (..., k)
-        h = _conditional_mean(g, beta[..., None] * u_k, jnp.broadcast_to(s[..., None], u_k.shape), rule)
+        h = _conditional_mean(g, beta[..., None] * u_k, jnp.broadcast_to(s[..., None], u_k.shape), rules[1])
         return jnp.sum(w_k * f(u_k) * h, axis=-1)
 
-    if q11.size * count * count <= _QUAD_MAX_ELEMENTS:
+    inner_count = 2 * sum(len(r) for r in rules[1][::2])
+    if q11.size * count * inner_count <= _QUAD_MAX_ELEMENTS:
         return outer(u, w)
     # many pairs: loop over chunks of outer nodes, so memory stays at about _QUAD_MAX_ELEMENTS values
-    chunk = next(c for c in range(max(1, _QUAD_MAX_ELEMENTS // (q11.size * count)), 0, -1) if count % c == 0)
+    chunk = next(c for c in range(max(1, _QUAD_MAX_ELEMENTS // (q11.size * inner_count)), 0, -1) if count % c == 0)
 
     def step(total, uw):
         return total + outer(*uw), None
