@@ -54,7 +54,8 @@ class ModuleWriter:
             if stray:
                 raise CodegenError(f"{doc}: unexpected symbols {sorted(map(str, stray))} in {expr}")
         # quadrature calls become names first: cse must not pull a lambda's body out of the lambda
-        calls = sorted(set().union(*(e.atoms(GaussianExpectation, GaussianExpectationDiag) for e in exprs)), key=str)
+        quadrature = (GaussianExpectation, GaussianExpectationDiag)
+        calls = sorted(set().union(*(e.atoms(*quadrature) for e in exprs)), key=str)
         names = {call: sp.Symbol(f"_e{i}") for i, call in enumerate(calls)}
         exprs_named = [e.xreplace(names) for e in exprs]
         replacements, reduced = sp.cse(exprs_named, symbols=sp.numbered_symbols("_x"), order="none")

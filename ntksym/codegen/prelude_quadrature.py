@@ -18,6 +18,7 @@ from jax import lax
 
 _QUAD_HALF_WIDTH = 9.0  # [-L, L] in standard units: the normal tail beyond 9 is 2e-19
 _QUAD_GRADED_END = 3.0  # the graded panels cover [0, 3] on each side of the split, in standard units
+_QUAD_MIN_DELTA = 1e-6  # narrower smoothed kinks of H count as sharp: error O(width^2) = 1e-12
 _QUAD_MAX_ELEMENTS = 2**22  # above this many integrand values, the outer nodes are looped over
 
 
@@ -32,9 +33,10 @@ def _quad_make_rule(graded_panels, graded_order, linear_panels, linear_order):
     return panels(graded_panels, graded_order) + panels(linear_panels, linear_order)
 
 
-# Outer rule (split at the mean, 0): 84 nodes per half line. The inner rule's split -m/s can lie
-# anywhere in [-L, L], leaving up to 15 standard units of normal weight to the uniform panels: 3 of them.
-_QUAD_OUTER = _quad_make_rule(5, 12, 2, 12)
+# Outer rule (split at 0): 120 nodes per half line (8 graded panels: delta can be 1e-6).
+# The inner rule's split -m/s can lie anywhere in [-L, L], leaving up to 15 standard units of
+# normal weight to the uniform panels: 3 of them.
+_QUAD_OUTER = _quad_make_rule(8, 12, 2, 12)
 _QUAD_INNER = _quad_make_rule(5, 12, 3, 12)
 
 
@@ -103,9 +105,12 @@ def _expect_pair(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
     sd1 = jnp.sqrt(q11)
     beta = q12 / jnp.maximum(q11, tiny)  # E[v | u] = beta u
     s = jnp.sqrt(jnp.maximum(q22 - beta * q12, 0))  # sd of v | u; 0 at rho = +-1
-    # f(u) has its features near u = 0; so has H(u), which tends to g(beta u) as s -> 0
+    # f(u) has its features near u = 0; so has H(u): it tends to g(beta u) as s -> 0, and a kink or
+    # jump of g at 0 is smoothed over s / |beta| in u, i.e. width = s sd1 / |q12| in standard units
     scale = jnp.maximum(sd1, jnp.abs(q12) / jnp.maximum(sd1, tiny))
-    z, w = _split_normal_rule(jnp.zeros_like(q11), _quad_delta(scale), rules[0])
+    width = s * sd1 / jnp.maximum(jnp.abs(q12), tiny)
+    delta = jnp.where(width >= _QUAD_MIN_DELTA, jnp.minimum(_quad_delta(scale), width), _quad_delta(scale))
+    z, w = _split_normal_rule(jnp.zeros_like(q11), delta, rules[0])
     u = sd1[..., None] * z
     count = z.shape[-1]
 
@@ -117,7 +122,8 @@ def _expect_pair(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
     if q11.size * count * inner_count <= _QUAD_MAX_ELEMENTS:
         return outer(u, w)
     # many pairs: loop over chunks of outer nodes, so memory stays at about _QUAD_MAX_ELEMENTS values
-    chunk = next(c for c in range(max(1, _QUAD_MAX_ELEMENTS // (q11.size * inner_count)), 0, -1) if count % c == 0)
+    most = max(1, _QUAD_MAX_ELEMENTS // (q11.size * inner_count))
+    chunk = next(c for c in range(most, 0, -1) if count % c == 0)
 
     def step(total, uw):
         return total + outer(*uw), None
