@@ -54,12 +54,19 @@ class ModuleWriter:
             stray = expr.free_symbols - allowed
             if stray:
                 raise CodegenError(f"{doc}: unexpected symbols {sorted(map(str, stray))} in {expr}")
-        replacements, reduced = sp.cse(exprs, symbols=sp.numbered_symbols("_x"), order="none")
+        # quadrature calls become names first: cse must not pull a lambda's body out of the lambda
+        quadrature = (GaussianExpectation, GaussianExpectationDiag)
+        calls = sorted(set().union(*(e.atoms(*quadrature) for e in exprs)), key=str)
+        names = {call: sp.Symbol(f"_e{i}") for i, call in enumerate(calls)}
+        exprs_named = [e.xreplace(names) for e in exprs]
+        replacements, reduced = sp.cse(exprs_named, symbols=sp.numbered_symbols("_x"), order="none")
         used = set().union(*(e.free_symbols for e in exprs))
         lines = [f"def {name}({', '.join(map(str, args))}, hp):", f"    # {comment_text(doc)}"]
         for sym, hp_name in sorted(self.hyper_symbols.items(), key=lambda kv: kv[1]):
             if sym in used:
                 lines.append(f"    {hp_name} = hp[{hp_name!r}]")
+        for call, sym in names.items():
+            lines.append(f"    {sym} = {self.printer.doprint(call)}")
         for sym, value in replacements:
             lines.append(f"    {sym} = {self.printer.doprint(value)}")
         lines.append(f"    return ({', '.join(self.printer.doprint(e) for e in reduced)})")

@@ -15,7 +15,7 @@ from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import Dual, GaussianExpectation, GaussianExpectationDiag
 from ntksym.symbolic.state import q11, q12, q22, u, v, x
 
-QUADRATURE_ERROR = 1e-10  # relative; see prelude_quadrature.py and tests/test_quadrature.py
+QUADRATURE_ERROR = 1e-10  # relative to sqrt(E[phi(u)^2] E[phi(v)^2]); measured in docs/quadrature.md
 SOURCE = "variance-fitted Gaussian quadrature"
 
 SELU_SCALE = sp.Float(1.0507009873554804934193349852946)

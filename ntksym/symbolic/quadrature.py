@@ -1,0 +1,77 @@
+"""Error estimate of the variance-fitted quadrature (`ntksym.codegen.prelude_quadrature`).
+
+The generated modules evaluate `E[phi(u) phi(v)]` and `E[phi'(u) phi'(v)]` with a fixed rule (240 outer
+by 192 inner nodes). `estimate_error` compares it with a refined rule (twice the panels or more, order
+16), whose own error is far smaller, so the difference estimates the error of the generated code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from ntksym.errors import InputError
+from ntksym.symbolic.state import x
+
+ArrayFn = Callable[[object], object]
+REFINED = (10, 16, 6, 16)  # graded panels and their order, uniform panels and their order
+
+
+@dataclass(frozen=True)
+class QuadratureError:
+    """Differences between the standard and the refined rule, relative to sqrt(E[f(u)^2] E[f(v)^2])."""
+
+    nngp: np.ndarray  # E[phi(u) phi(v)]
+    ntk_factor: np.ndarray  # E[phi'(u) phi'(v)]
+
+    @property
+    def worst(self) -> float:
+        return float(max(np.max(self.nngp), np.max(self.ntk_factor)))
+
+
+def as_function(expr: sp.Expr | ArrayFn) -> ArrayFn:
+    """An elementwise jnp function of `x`, printed by the code generator's own printer."""
+    if callable(expr) and not isinstance(expr, sp.Basic):
+        return expr
+    if not isinstance(expr, sp.Expr) or expr.free_symbols - {x}:
+        raise InputError(f"expected a SymPy expression in x, got {expr!r}; write the activation in x")
+    import jax.numpy as jnp
+    import jax.scipy.special as jsp
+    from jax import lax
+
+    from ntksym.codegen.printer import KernelPrinter
+
+    # lambdify compiles printer output of a derived expression, never user text
+    return sp.lambdify(x, expr, modules=[{"jnp": jnp, "jsp": jsp, "lax": lax}], printer=KernelPrinter())
+
+
+def estimate_error(phi, dphi, q11, q12, q22) -> QuadratureError:
+    """Estimated relative error of the generated quadrature for phi at the given (broadcast) q's.
+
+    phi, dphi: SymPy expressions in `x` (as in `rules.numerical.FUNCTIONS`) or elementwise jnp functions.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    from ntksym.codegen import prelude_quadrature as quad
+
+    q11, q12, q22 = (jnp.asarray(a, jnp.float64) for a in (q11, q12, q22))
+    if bool(jnp.any(q11 < 0) | jnp.any(q22 < 0)) or bool(jnp.any(q12**2 > q11 * q22 * (1 + 1e-12))):
+        raise InputError("variances must be >= 0 and |q12| <= sqrt(q11 q22); pass a covariance")
+    refined = quad._quad_make_rule(*REFINED)
+    out = []
+    for fn in (as_function(phi), as_function(dphi)):
+
+        @jax.jit  # one fused program: eager dispatch would compile op by op
+        def difference(a, b, c, fn=fn):
+            coarse = quad._expect_pair(fn, fn, a, b, c)
+            fine = quad._expect_pair(fn, fn, a, b, c, rules=(refined, refined))
+            scale = jnp.sqrt(quad._expect_same(fn, fn, a, rule=refined)
+                             * quad._expect_same(fn, fn, c, rule=refined))
+            return jnp.abs(coarse - fine) / jnp.maximum(scale, jnp.finfo(scale.dtype).tiny)
+
+        out.append(np.asarray(difference(q11, q12, q22)))
+    return QuadratureError(*out)
