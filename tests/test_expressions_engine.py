@@ -12,7 +12,7 @@ import pickle
 import numpy as np
 import pytest
 import sympy as sp
-from gaussian_numeric import expect_pair, expect_same
+from integration_reference import expect_pair, expect_same
 
 from ntksym.spec.schema import Activation
 from ntksym.symbolic import engine, engine_cache

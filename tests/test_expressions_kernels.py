@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import spec_text
-from gaussian_numeric import expect_pair, expect_same
+from integration_reference import expect_pair, expect_same
 from test_expressions_engine import CLOSED
 
 import ntksym
