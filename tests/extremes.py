@@ -18,7 +18,8 @@ def spec_text(block: str, depth: int, w_std: float, b_std: float, *, parameteriz
               scale: float | None = None) -> str:
     """A `depth`-fold repeated block with a dense readout. `block`: an activation name, `layer_norm`
     (dense, layer_norm, relu) or `residual` (a relu-dense branch added with `scale`, default depth^-1/2)."""
-    dense = f"{{dense: {{w_std: {w_std!r}, b_std: {b_std!r}}}}}"
+    width = ", width: 64" if parameterization == "standard" else ""  # its NTK needs the fan-in
+    dense = f"{{dense: {{w_std: {w_std!r}, b_std: {b_std!r}{width}}}}}"
     if block == "layer_norm":
         body = f"[{dense}, layer_norm, {{activation: relu}}]"
     elif block == "residual":
@@ -27,7 +28,7 @@ def spec_text(block: str, depth: int, w_std: float, b_std: float, *, parameteriz
     else:
         body = f"[{dense}, {{activation: {block}}}]"
     return (f"ntksym: 1\nname: extreme-{block}\nparameterization: {parameterization}\n"
-            f"layers:\n  - dense: {{w_std: 1.0, b_std: {b_std!r}}}\n  - repeat: {depth}\n    layers: {body}\n"
+            f"layers:\n  - dense: {{w_std: 1.0, b_std: {b_std!r}{width}}}\n  - repeat: {depth}\n    layers: {body}\n"
             "  - dense: {w_std: 1.0}\n")
 
 

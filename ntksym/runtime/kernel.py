@@ -87,5 +87,7 @@ class CompiledModel:
         if not finite:
             raise NumericalError(
                 f"the kernel of `{self.spec.name}` overflowed or became NaN in {self.dtype}; "
-                + ("retry with dtype float64 (--x64)" if self.dtype == "float32" else "use a smaller w_std or fewer layers"))
+                + ("retry with dtype float64 (--x64), or use a smaller w_std or fewer layers" if self.dtype == "float32"
+                   else "the kernel itself diverges here (e.g. exp activations at large variance, w_std too large "
+                   "for the depth): use a smaller w_std or fewer layers"))
         return Kernel(nngp, ntk)
