@@ -20,8 +20,9 @@ import jax
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 jax.config.update("jax_enable_x64", True)
 
-import ntksym  # noqa: E402
 from extremes import BLOCKS, INPUT_KINDS, asymmetry, inputs, min_eigenvalue_ratio, spec_text  # noqa: E402
+
+import ntksym  # noqa: E402
 
 # w_std at depth 1000 for which the variance map stays bounded (critical or ordered)
 DEEP_W = {"relu": 2**0.5, "abs": 1.0, "leaky_relu": 1.4, "step": 1.5, "erf": 1.0, "gelu": 1.4, "sin": 1.0,
