@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +12,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_array
 from ntksym.errors import InputError
+from ntksym.runtime.data import check_inputs
+from ntksym.runtime.tiles import available_memory_bytes
+from ntksym.spec import schema as s
 
 
 class RichProgress:
@@ -36,6 +40,28 @@ def parse_widths(text: str) -> list[int]:
     if not widths or min(widths) < 1:
         raise InputError(f"--widths must be positive, like 64,256,1024; got {text!r}")
     return widths
+
+
+def weight_count(layers, width: int) -> int:
+    """Weights of the hidden layers at `width` (repeats counted): the bulk of a network's parameters."""
+    total = 0
+    for layer in layers:
+        if isinstance(layer, s.Repeat):
+            total += (layer.count if isinstance(layer.count, int) else 1) * weight_count(layer.layers, width)
+        elif isinstance(layer, s.Residual):
+            total += weight_count(layer.layers, width)
+        elif isinstance(layer, (s.Dense, s.Conv)):
+            total += width * width * (math.prod(layer.filter) if isinstance(layer, s.Conv) else 1)
+    return total
+
+
+def check_memory(spec: s.Spec, width: int, rows: int, itemsize: int) -> None:
+    """Refuse a width whose empirical NTK Jacobian (rows x parameters) cannot fit in the free memory."""
+    need = rows * weight_count(spec.layers, width) * itemsize
+    free = available_memory_bytes()
+    if free is not None and need > free:
+        raise InputError(f"--widths: width {width} needs about {need / 1e9:.3g} GB for the empirical NTK, more "
+                         f"than the {free / 1e9:.3g} GB free; use smaller --widths")
 
 
 def check(
@@ -73,8 +99,14 @@ def check(
     """
     check_output_dir(output)
     sizes = parse_widths(widths)
+    if learning_rate is not None and not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise InputError(f"--learning-rate must be a positive finite number, got {learning_rate:g}; "
+                         "or leave it out for half the maximal stable rate")
     loaded = ntksym.load_spec(spec)
+    check_memory(loaded, max(sizes), max(n, samples), 8 if x64 else 4)
     x = None if data is None else load_array(data, "--data", key="x" if str(data).endswith(".npz") else None)
+    if x is not None:
+        x = check_inputs(x, loaded, f"--data {data}")
     columns = (TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False) as bars:
         report = ntksym.check(

@@ -21,16 +21,21 @@ def dtype_of(x64: bool) -> str:
     return "float64" if x64 else "float32"
 
 
-def check_output(path: Path) -> Path:
-    """Refuse an output path that cannot be written, before any work is done."""
+def check_output(path: Path, suffix: str | None = None, option: str = "-o") -> Path:
+    """Refuse an output path that cannot be written (or lacks `suffix`), before any work is done."""
     path = Path(path)
     parent = path.parent if str(path.parent) else Path(".")
     if path.is_dir():
-        raise InputError(f"output {path} is a directory; give a file name such as {path / 'out.npz'}")
+        example = path / f"out{suffix or '.npz'}"
+        raise InputError(f"{option} {path} is a directory; give a file name such as {example}")
+    if suffix is not None and path.suffix.lower() != suffix:
+        raise InputError(f"{option} {path}: give a {suffix} file name, e.g. {path.with_suffix(suffix).name}")
     if not parent.exists():
-        raise InputError(f"output folder {parent} does not exist; create it first")
+        raise InputError(f"{option} {path}: the folder {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise InputError(f"{option} {path}: {parent} is not a folder; choose another output path")
     if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise InputError(f"cannot write {path}: permission denied; choose another output path")
+        raise InputError(f"{option} {path}: permission denied; choose an output path in a folder you can write")
     return path
 
 
@@ -38,18 +43,34 @@ def check_output_dir(path: Path) -> Path:
     """An output folder: created if missing, refused if it cannot be written."""
     path = Path(path)
     if path.exists() and not path.is_dir():
-        raise InputError(f"output {path} exists and is not a folder; choose a folder path")
-    parent = path if path.exists() else path.parent
-    if not parent.exists() or not os.access(parent, os.W_OK):
-        raise InputError(f"cannot write into {parent}; choose another output folder")
+        raise InputError(f"-o {path} exists and is not a folder; choose a folder path (it will be created)")
+    parent = path if path.exists() else (path.parent if str(path.parent) else Path("."))
+    if not parent.exists():
+        raise InputError(f"-o {path}: the folder {parent} does not exist; create it first")
+    if not parent.is_dir():
+        raise InputError(f"-o {path}: {parent} is not a folder; choose another output folder")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"-o {path}: permission denied; choose an output folder you can write")
+    return path
+
+
+def readable_file(path: Path, what: str) -> Path:
+    """`path` if it is a regular file this process may read, else an `InputError` saying why."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{what}: file not found: {path}; check the path")
+    if path.is_dir():
+        raise InputError(f"{what}: {path} is a directory; give the path of a .npy or .npz file")
+    if not path.is_file():  # a FIFO or device: np.load would block or never end
+        raise InputError(f"{what}: {path} is not a regular file (a pipe or device?); save the data with numpy.save")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{what}: cannot read {path}: permission denied; check its permissions")
     return path
 
 
 def load_array(path: Path, what: str, key: str | None = None) -> np.ndarray:
     """An array from .npy, or from .npz (the array `key`, or its only array)."""
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{what}: file not found: {path}; check the path")
+    path = readable_file(path, what)
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:
@@ -65,9 +86,7 @@ def load_array(path: Path, what: str, key: str | None = None) -> np.ndarray:
 
 
 def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{what}: file not found: {path}; check the path")
+    path = readable_file(path, what)
     try:
         with np.load(path, allow_pickle=False) as data:
             if not isinstance(data, np.lib.npyio.NpzFile):

@@ -22,7 +22,7 @@ def compile(
 
     Example: ntksym compile specs/relu_mlp.yaml -o relu_kernel.py
     """
-    check_output(output)
+    check_output(output, ".py")
     loaded = ntksym.load_spec(spec)
     text = emit_module(ntksym.derive(loaded), dtype_of(x64))
     write_atomic(output, text)

@@ -12,7 +12,8 @@ import typer
 
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_npz, save_npz
-from ntksym.errors import InputError
+from ntksym.errors import InputError, NumericalError
+from ntksym.runtime.data import check_inputs
 from ntksym.runtime.dynamics import predict
 
 
@@ -65,11 +66,15 @@ def dynamics(
 
     Example: ntksym dynamics specs/relu_mlp.yaml --train train.npz --test test.npz --t 0,1,10,inf -o pred.npz
     """
-    check_output(output)
+    check_output(output, ".npz")
     if plot is not None:
-        check_output(plot)
+        check_output(plot, ".png", "--plot")
     if kernel not in ("ntk", "nngp"):
         raise InputError(f"--kernel must be ntk or nngp, got {kernel!r}")
+    if not (math.isfinite(learning_rate) and learning_rate > 0):
+        raise InputError(f"--learning-rate must be a positive finite number, got {learning_rate:g}")
+    if not (math.isfinite(diag_reg) and diag_reg >= 0):
+        raise InputError(f"--diag-reg must be a finite number >= 0, got {diag_reg:g}")
     times = parse_times(t)
     loaded = ntksym.load_spec(spec)
     train_data, test_data = load_npz(train, "--train"), load_npz(test, "--test")
@@ -81,12 +86,20 @@ def dynamics(
                          "y must be (n,) or (n, outputs)")
     if y_test is not None and (y_test.ndim not in (1, 2) or y_test.shape[0] != x_test.shape[0]):
         raise InputError(f"--test: y has shape {y_test.shape} but x holds {x_test.shape[0]} examples")
+    x_train, x_test = check_inputs(x_train, loaded, "--train: x"), check_inputs(x_test, loaded, "--test: x")
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise InputError(f"--train x and --test x have different example shapes {x_train.shape[1:]} and "
+                         f"{x_test.shape[1:]}; they must match")
     model = ntksym.compile(loaded, dtype=dtype_of(x64))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         result = predict(model, x_train, y_train, x_test, times, kernel=kernel, learning_rate=learning_rate,
                          discrete=steps, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute,
                          y_test=y_test)
+    if not (np.isfinite(result.mean).all() and (result.cov is None or np.isfinite(result.cov).all())):
+        raise NumericalError(
+            f"the predictions overflowed: gradient descent at --learning-rate {learning_rate:g} diverges "
+            f"(the maximal stable rate is {result.max_learning_rate:.6g}); use a smaller --learning-rate")
     for warning in caught:
         typer.echo(f"warning: {warning.message}", err=True)
     arrays = {"t": result.t, "mean": result.mean, "cov": result.cov, "train_loss": result.train_loss,

@@ -14,6 +14,9 @@ except ImportError:  # older typer uses click itself
 
 from ntksym.errors import NtksymError
 
+OUT_OF_MEMORY = ("out of memory; use fewer or smaller inputs, smaller --widths, or "
+                 "`ntksym kernel ... --memmap --tile-size N` for kernels larger than memory")
+
 
 class OneLineErrors(TyperGroup):
     """A command group whose errors are one line: 2 for bad input, 1 for a failed computation."""
@@ -39,9 +42,15 @@ class OneLineErrors(TyperGroup):
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except MemoryError:
+            if debug:
+                raise
+            fail(OUT_OF_MEMORY, 1)
         except Exception as exc:
             if debug:
                 raise
+            if "RESOURCE_EXHAUSTED" in str(exc) or "Out of memory" in str(exc):  # XLA's allocation failure
+                fail(OUT_OF_MEMORY, 1)
             fail(f"internal error: {type(exc).__name__}: {exc}; rerun with --debug and report it", 1)
         sys.exit(result if isinstance(result, int) else 0)
 

@@ -51,7 +51,7 @@ def kernel(
     Example: ntksym kernel specs/relu_mlp.yaml --x1 x.npy -o k.npz --x64
     Larger than memory: ntksym kernel specs/relu_mlp.yaml --x1 big.npy -o k_folder --memmap
     """
-    check_output_dir(output) if memmap else check_output(output)
+    check_output_dir(output) if memmap else check_output(output, ".npz")
     loaded = ntksym.load_spec(spec)
     a = load_array(x1, "--x1", key="x" if str(x1).endswith(".npz") else None)
     b = None if x2 is None else load_array(x2, "--x2", key="x" if str(x2).endswith(".npz") else None)

@@ -55,9 +55,7 @@ def phase(
     spec's own (w_std, b_std). Example: ntksym phase specs/tanh_edge_of_chaos.yaml -o phase.png
     """
     w_values, b_values = parse_range(w_std, "--w-std"), parse_range(b_std, "--b-std")
-    if output.suffix.lower() != ".png":
-        raise InputError(f"output {output}: give a .png file name, e.g. phase.png")
-    check_output(output)
+    check_output(output, ".png")
     analysis = Analysis(ntksym.derive(ntksym.load_spec(spec)), {})
     analysis.check_sweepable()
     columns = (

@@ -46,11 +46,19 @@ def test_writes_mean_covariance_losses_and_plot(files):
 
 
 def test_discrete_steps_above_the_maximal_rate_warn_on_stderr(files):
-    result = _invoke(files, "--steps", "--learning-rate", "1000", t="0,1,10,100")
-    assert result.exit_code == 0
+    result = _invoke(files, "--steps", "--learning-rate", "1000", t="0,1,10")  # diverging, still finite
+    assert result.exit_code == 0, result.output
     assert "warning: learning rate 1000 is at or above the maximal stable rate" in result.stderr
     with np.load(files / "pred.npz") as out:
         assert out["train_loss"][-1] > 1e6 * out["train_loss"][0]
+
+
+def test_predictions_that_overflow_are_an_error_not_a_file_of_infinities(files):
+    result = _invoke(files, "--steps", "--learning-rate", "1000", t="0,1,10,1000")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the predictions overflowed" in lines[0] and "smaller --learning-rate" in lines[0]
+    assert not (files / "pred.npz").exists()
 
 
 @pytest.mark.parametrize(

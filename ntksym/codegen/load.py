@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import shutil
 import sys
 import tempfile
 from functools import lru_cache
@@ -61,6 +62,30 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_folder_atomic(folder: Path, write) -> list[Path]:
+    """Call `write(target) -> paths` so that `folder` appears whole or not at all.
+
+    A new folder is filled under a private temporary name beside it and renamed into place; into an
+    existing folder each file is written atomically by `write` itself (write_atomic). Returns the final
+    paths."""
+    folder = Path(folder)
+    if folder.is_dir():
+        return list(write(folder))
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
+    try:
+        paths = [folder / Path(p).relative_to(tmp) for p in write(tmp)]
+        try:
+            os.rename(tmp, folder)
+        except OSError:  # another process created `folder` meanwhile: move the files in one by one
+            for path in paths:
+                os.replace(tmp / path.relative_to(folder), path)
+        return paths
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def import_module_file(path: Path, name: str) -> ModuleType:

@@ -11,6 +11,7 @@ import sympy as sp
 from sympy.printing.numpy import JaxPrinter
 
 from ntksym.errors import CodegenError
+from ntksym.symbolic.state import SQRT_DET
 
 # Module prefixes in the generated text: `import jax.numpy as jnp`, `import jax.scipy.special as jsp`.
 _ALIASES = {"jax.numpy": "jnp", "jax.scipy.special": "jsp", "jax.lax": "lax"}
@@ -73,7 +74,12 @@ class KernelPrinter(JaxPrinter):
         return f"jnp.abs({self._print(expr.args[0])})"
 
     def _print_ClampedSqrt(self, expr):
+        if expr.args[0] == SQRT_DET.args[0]:  # sqrt(q11 q22 - q12^2): zero within rounding of it
+            return "_sqrt_det(q11, q12, q22)"
         return f"_clamped_sqrt({self._print(expr.args[0])})"
+
+    def _print_SafeDiv(self, expr):
+        return f"_safe_div({self._print(expr.args[0])}, {self._print(expr.args[1])})"
 
     def _print_Lambda(self, expr):
         (var,) = expr.variables

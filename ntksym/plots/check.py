@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ntksym.codegen.load import write_atomic  # noqa: E402
 from ntksym.runtime.check_report import fit_rate  # noqa: E402
 
 
@@ -41,9 +43,12 @@ def _axes(title, ylabel):
 
 
 def _save(fig, path: Path) -> Path:
+    """PNG bytes written atomically: a reader never sees half a figure."""
     fig.tight_layout()
-    fig.savefig(path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
     plt.close(fig)
+    write_atomic(path, buffer.getvalue())
     return path
 
 

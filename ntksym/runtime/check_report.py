@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ntksym.codegen.load import write_atomic
+from ntksym.codegen.load import write_atomic, write_folder_atomic
 
 
 def fit_rate(widths, errors: np.ndarray) -> tuple[float, float]:
@@ -111,10 +111,13 @@ class CheckReport:
         from ntksym.plots.check import plot_check
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "report.json"
-        write_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
-        return [path, *plot_check(self, folder)]
+
+        def write(target: Path) -> list[Path]:
+            path = target / "report.json"
+            write_atomic(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+            return [path, *plot_check(self, target)]
+
+        return write_folder_atomic(folder, write)
 
 
 def _num(value: float) -> float | None:

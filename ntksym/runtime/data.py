@@ -23,6 +23,9 @@ def check_inputs(x, spec: Spec, name: str = "x") -> np.ndarray:
                          "reshape a single example with x[None, :]")
     if array.shape[0] == 0:
         raise InputError(f"{name}: holds no examples (shape {array.shape})")
+    if spec.input_shape is None and array.ndim > 2:  # without input_shape the network is fully connected
+        raise InputError(f"{name}: expected vectors of shape (examples, features), got shape {array.shape}; "
+                         "flatten with x.reshape(len(x), -1), or give the spec an `input_shape`")
     if spec.input_shape is not None and tuple(array.shape[1:]) != tuple(spec.input_shape):
         raise InputError(f"{name}: each example has shape {tuple(array.shape[1:])}, but the spec's input_shape is "
                          f"{list(spec.input_shape)}; fix the data or `input_shape`")

@@ -14,6 +14,25 @@ from ntksym.runtime.schedule import evaluate
 from ntksym.spec.schema import Spec
 
 
+def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(distinct rows in first-seen order, index of each row among them), or (x, None) without repeats."""
+    flat = np.ascontiguousarray(x.reshape(len(x), -1))
+    _, first, inverse = np.unique(flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel(),
+                                  return_index=True, return_inverse=True)
+    if len(first) == len(x):
+        return x, None
+    order = np.argsort(first)  # keep the first-seen order so tiles stay as the caller laid them out
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return x[first[order]], rank[inverse.ravel()]
+
+
+def expand(k: np.ndarray, rows: np.ndarray | None, cols: np.ndarray | None) -> np.ndarray:
+    if rows is not None:
+        k = k[rows]
+    return k if cols is None else k[:, cols]
+
+
 @dataclass(frozen=True)
 class Kernel:
     """NNGP and NTK matrices, each of shape (n1, n2)."""
@@ -56,10 +75,19 @@ class CompiledModel:
         def pair(p, q):
             return self.module.kernel(p, q, **hyperparameters)
 
+        # identical inputs get identical rows and columns (not a cross formula at correlation 1, where
+        # rounding is amplified to sqrt(eps) and a Gram matrix of repeated inputs loses its PSD-ness)
+        a, rows = unique_rows(a) if out is None else (a, None)
+        b, cols = (None, None) if b is None else (unique_rows(b) if out is None else (b, None))
         nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
                                      devices=devices)
+        if finite and (rows is not None or cols is not None):
+            cols = rows if b is None else cols
+            nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))
         if not finite:
             raise NumericalError(
                 f"the kernel of `{self.spec.name}` overflowed or became NaN in {self.dtype}; "
-                + ("retry with dtype float64 (--x64)" if self.dtype == "float32" else "use a smaller w_std or fewer layers"))
+                + ("retry with dtype float64 (--x64), or use a smaller w_std or fewer layers" if self.dtype == "float32"
+                   else "the kernel itself diverges here (e.g. exp activations at large variance, w_std too large "
+                   "for the depth): use a smaller w_std or fewer layers"))
         return Kernel(nngp, ntk)

@@ -8,8 +8,10 @@ process never maps the whole output, so its resident memory stays at a few tiles
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import jax
 import numpy as np
 
 from ntksym.errors import InputError
@@ -42,6 +44,9 @@ class ArraySink:
                 array.flush()
         return self.arrays
 
+    def abort(self) -> None:
+        """Nothing to undo: the arrays are the caller's or new ones."""
+
 
 class NpyFolderSink:
     """`folder/nngp.npy` and `folder/ntk.npy`, filled tile by tile; read back as read-only memmaps."""
@@ -52,16 +57,24 @@ class NpyFolderSink:
             raise InputError(
                 f"out {folder} exists and is not a folder; give a folder for nngp.npy and ntk.npy"
             )
+        self.created = not folder.exists()
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise InputError(
                 f"cannot create the output folder {folder} ({exc.strerror}); choose another"
             ) from None
+        self.folder = folder
         self.paths = tuple(folder / f"{name}.npy" for name in NAMES)
+        # one process: fill private temporary files and rename them at the end, so a crash or an
+        # overflow never leaves a half-written nngp.npy; several processes share the final files
+        self.atomic = jax.process_count() == 1
+        self.targets = tuple(
+            folder / f".{path.name}.{os.getpid()}.tmp" if self.atomic else path for path in self.paths
+        )
         self.shape, self.dtype = shape, np.dtype(dtype)
         self.files, self.offsets = [], []
-        for path in self.paths:
+        for path in self.targets:
             np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
             handle = open(path, "r+b")  # closed in result()
             version = np.lib.format.read_magic(handle)
@@ -86,8 +99,23 @@ class NpyFolderSink:
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
         for handle in self.files:
+            handle.flush()
+            os.fsync(handle.fileno())
             handle.close()
+        for target, path in zip(self.targets, self.paths, strict=True):
+            if target != path:
+                os.replace(target, path)
         return tuple(np.load(path, mmap_mode="r") for path in self.paths)
+
+    def abort(self) -> None:
+        """Close and delete the temporary files (and the folder if this sink created it and it is empty)."""
+        for handle in self.files:
+            handle.close()
+        if self.atomic:
+            for target in self.targets:
+                target.unlink(missing_ok=True)
+            if self.created and not any(self.folder.iterdir()):
+                self.folder.rmdir()
 
 
 def make_sink(out, shape: tuple[int, int], dtype):

@@ -44,9 +44,16 @@ def evaluate(
     total = sum(len(blocks_of(tile, side)) for tile in tiles)
     sink = make_sink(out, (n1, n2), dtype)
     writer = TileWriter(sink, dtype, total, progress)
-    if len(devices) > 1:
-        run_sharded(pair, x1, x2, tiles, writer, side, devices)
-    else:
-        run_tiles(pair, x1, x2, tiles, writer, side)
+    try:
+        if len(devices) > 1:
+            run_sharded(pair, x1, x2, tiles, writer, side, devices)
+        else:
+            run_tiles(pair, x1, x2, tiles, writer, side)
+    except BaseException:  # interrupted or failed: leave no half-written output files
+        sink.abort()
+        raise
+    if not writer.finite:  # the caller raises NumericalError: nothing is kept
+        sink.abort()
+        return None, None, False
     nngp, ntk = sink.result()
     return nngp, ntk, writer.finite

@@ -9,6 +9,7 @@ import hashlib
 import json
 import math
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, RE
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_EXPR_CHARS = 4096
+MAX_COUNT = 1_000_000  # repeat counts and widths: more would never finish
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -32,15 +34,22 @@ def load_spec(path: str | Path) -> s.Spec:
     """Read and validate a spec file."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise SpecError(f"{path} is a directory; give the path of a .yaml spec file")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or device would block or never end
+            raise SpecError(f"{path} is not a regular file (a pipe or device?); save the spec to a .yaml file")
+        if info.st_size > MAX_SPEC_BYTES:
             raise SpecError(f"spec file is larger than {MAX_SPEC_BYTES} bytes", file=str(path))
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError(f"spec file not found: {path}; check the path") from None
-    except IsADirectoryError:
-        raise SpecError(f"{path} is a directory; give the path of a .yaml spec file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError(f"cannot read spec file {path}: {exc}") from None
+    except PermissionError:
+        raise SpecError(f"cannot read spec file {path}: permission denied; check its permissions") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec file {path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    except OSError as exc:
+        raise SpecError(f"cannot read spec file {path}: {exc.strerror or exc}") from None
     return parse_spec(text, source=str(path))
 
 
@@ -70,6 +79,10 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
             data = None if root is None else _Builder(loader, lines).build(root, ())
         finally:
             loader.dispose()
+    except SpecError as exc:
+        if exc.file is None:  # raised while building nodes: name the file too
+            raise SpecError(exc.message, file=source, line=exc.line, path=exc.path) from None
+        raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -88,11 +101,24 @@ class _Builder:
 
     def __init__(self, loader: yaml.SafeLoader, lines: dict[tuple, int]):
         self.loader, self.lines, self.count = loader, lines, 0
+        self.open: set[int] = set()  # ids of the collections being built (to catch cycles)
 
     def build(self, node: yaml.Node, path: tuple) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(f"the spec has more than {MAX_NODES} YAML nodes (alias bomb?)")
+        if id(node) in self.open:  # an alias inside its own anchor would never end
+            raise SpecError("a YAML alias refers to a node that contains it (a cycle); write the block out",
+                            line=node.start_mark.line + 1, path=path_text(path))
+        if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            self.open.add(id(node))
+            try:
+                return self._build(node, path)
+            finally:
+                self.open.discard(id(node))
+        return self._build(node, path)
+
+    def _build(self, node: yaml.Node, path: tuple) -> Any:
         self.lines.setdefault(path, node.start_mark.line + 1)
         if node.tag not in PLAIN_TAGS:
             raise SpecError(f"YAML tag {node.tag} is not allowed in a spec; write plain values",
@@ -344,6 +370,8 @@ class _Validator:
             raise self.error(path, f"expected a number >= 0, got {shown}; the sign of a standard deviation does not matter")
         if kind == "count" and (number != int(number) or number < 1):
             raise self.error(path, f"expected a whole number >= 1, got {shown}")
+        if kind == "count" and number > MAX_COUNT:
+            raise self.error(path, f"expected a whole number at most {MAX_COUNT:,}, got {shown}")
         if kind == "degree" and (number != int(number) or not 0 <= number <= 64):
             raise self.error(path, f"expected a whole number from 0 to 64, got {shown}")
 

@@ -37,6 +37,24 @@ def _clamped_sqrt(a):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, a, 1)), 0)
 
 
+def _sqrt_det(q11, q12, q22):
+    """sqrt(q11 q22 - q12^2), and exactly 0 when that is within rounding of 0 (relative 16 eps).
+
+    For (nearly) identical inputs the difference is rounding noise of size eps q11 q22, whose square
+    root, sqrt(eps), would enter every angle-based kernel; the same inputs must give the same value as
+    the exact diagonal formulas, so that a Gram matrix of repeated inputs stays PSD to rounding."""
+    det = q11 * q22 - q12**2
+    tol = 16 * jnp.finfo(det.dtype).eps * jnp.abs(q11 * q22)
+    positive = det > tol
+    return jnp.where(positive, jnp.sqrt(jnp.where(positive, det, 1)), 0)
+
+
+def _safe_div(a, b):
+    """a / b, and 0 where b == 0 (layer norm of a zero input); gradients stay finite there too."""
+    nonzero = b != 0
+    return jnp.where(nonzero, a / jnp.where(nonzero, b, 1), 0)
+
+
 def _inputs(x1, x2):
     """Sigma^0 = <x, x'> / d, Theta^0 = 0; fan_in = d."""
     x1 = x1.reshape(x1.shape[0], -1)
@@ -70,9 +88,10 @@ def _residual_sum(skip, block, scale):
 
 
 def _symmetric(matrix, diagonal):
-    """K(x1, x1): symmetric by construction, with the exact diagonal values."""
-    matrix = (matrix + matrix.T) / 2
+    """K(x1, x1): the upper triangle mirrored (exactly symmetric: a selection, no arithmetic that XLA
+    could contract differently on the two sides), with the exact diagonal values."""
     index = jnp.arange(matrix.shape[0])
+    matrix = jnp.where(index[:, None] <= index[None, :], matrix, matrix.T)
     return matrix.at[index, index].set(diagonal)
 
 
@@ -98,7 +117,12 @@ def _atan_unit(r):
 
 
 def _atan2(y, x):
-    """arctan2(y, x) by octant reduction to atan on [0, 1]; _atan2(0, 0) = 0."""
+    """arctan2(y, x) by octant reduction to atan on [0, 1]; _atan2(0, 0) = pi / 2.
+
+    The angle arctan2(sqrt(det), q12) is 0/0 only when an input has variance 0 (a zero input, no bias).
+    pi/2 treats that input as uncorrelated with the others (the limit of an infinitesimal independent
+    perturbation), which keeps the kernel PSD; 0 would make it perfectly correlated with every input at
+    once, which is not a valid kernel for step-like activations."""
     y, x = jnp.broadcast_arrays(y, x)
     ay, ax = jnp.abs(y), jnp.abs(x)
     hi, lo = jnp.maximum(ay, ax), jnp.minimum(ay, ax)
@@ -106,6 +130,7 @@ def _atan2(y, x):
     angle = _atan_unit(jnp.where(positive, lo / jnp.where(positive, hi, 1), 0))
     angle = jnp.where(ay > ax, jnp.pi / 2 - angle, angle)
     angle = jnp.where(x < 0, jnp.pi - angle, angle)
+    angle = jnp.where(positive, angle, jnp.pi / 2)
     return jnp.where(y < 0, -angle, angle)
 
 
@@ -129,7 +154,7 @@ def _diag_1(q11, t11, fan_in, hp):
 
 def _cross_2(q11, q12, q22, t12, fan_in, hp):
     # layers[0].repeat.layers[1].activation: relu
-    _x0 = _clamped_sqrt(q11*q22 - q12**2)
+    _x0 = _sqrt_det(q11, q12, q22)
     _x1 = jnp.pi - _atan2(_x0, q12)
     _x2 = (1/2)/jnp.pi
     return (_x2*(_x0 + _x1*q12), _x1*_x2*t12)

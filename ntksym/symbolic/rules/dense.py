@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy as sp
 
 from ntksym.spec.schema import Dense, LayerNorm
+from ntksym.symbolic.safe import SafeDiv
 from ntksym.symbolic.state import fan_in, q11, q12, q22, t11, t12
 from ntksym.symbolic.steps import EntrywiseStep
 from ntksym.symbolic.values import to_sympy
@@ -31,6 +32,9 @@ def dense_step(layer: Dense, parameterization: str) -> EntrywiseStep:
 
 
 def layer_norm_step(layer: LayerNorm) -> EntrywiseStep:
-    """Normalise over features: divide by the geometric mean of the two variances."""
+    """Normalise over features: divide by the geometric mean of the two variances.
+
+    A zero input (variance 0) is mapped to 0, as x / sqrt(mean(x^2) + eps) does (see `SafeDiv`)."""
     scale = sp.sqrt(q11 * q22)
-    return EntrywiseStep(layer.path, "layer_norm", q12 / scale, t12 / scale, sp.Integer(1), t11 / q11)
+    return EntrywiseStep(layer.path, "layer_norm", SafeDiv(q12, scale), SafeDiv(t12, scale), SafeDiv(q11, q11),
+                         SafeDiv(t11, q11))

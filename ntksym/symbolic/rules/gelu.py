@@ -13,17 +13,20 @@ import sympy as sp
 
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.state import q11, q12, q22
+from ntksym.symbolic.state import ClampedSqrt, q11, q12, q22
 
 SOURCE = "Stein's lemma and Gaussian tilting; Tsuchida et al. 2021"
 
 
 def _forms(s11: sp.Expr, s12: sp.Expr, s22: sp.Expr) -> tuple[sp.Expr, sp.Expr]:
     A, B = 1 + s11, 1 + s22
-    D = sp.Max(A * B - s12**2, 1)  # D >= 1 + q11 + q22 > 1 for any valid covariance
+    # det = s11 s22 - s12^2 >= 0 (clamped), so D = A B - s12^2 = 1 + s11 + s22 + det has no cancellation
+    # and arcsin(s12 / sqrt(A B)) = arctan2(s12, sqrt(D)) stays accurate for nearly identical inputs
+    det = ClampedSqrt(s11 * s22 - s12**2) ** 2
+    D = 1 + s11 + s22 + det
     inv_sum = 1 / A + 1 / B
-    arc = sp.asin(s12 / sp.sqrt(A * B))
-    nngp = s12 / 4 + s12 * arc / (2 * sp.pi) + (s11 * s22 - s12**2 + s12**2 * inv_sum) / (2 * sp.pi * sp.sqrt(D))
+    arc = sp.atan2(s12, sp.sqrt(D))
+    nngp = s12 / 4 + s12 * arc / (2 * sp.pi) + (det + s12**2 * inv_sum) / (2 * sp.pi * sp.sqrt(D))
     ntk = sp.Rational(1, 4) + arc / (2 * sp.pi) + s12 * inv_sum / (2 * sp.pi * sp.sqrt(D)) + s12 / (2 * sp.pi * D ** sp.Rational(3, 2))
     return nngp, ntk
 

@@ -1,0 +1,54 @@
+"""Property tests over random specs and inputs at the extremes: finite, exactly symmetric and PSD to
+rounding, or a NumericalError (never NaN). ~50 examples by default; several hundred with `-m slow`.
+Statistics: pytest tests/test_properties_extreme.py --hypothesis-show-statistics (docs/troubleshooting.md).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from extremes import BLOCKS, INPUT_KINDS, inputs, min_eigenvalue_ratio, spec_text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import ntksym
+
+TOLERANCE = {"float64": 1e-8, "float32": 1e-3}  # most negative eigenvalue / largest, measured: docs table
+
+
+@st.composite
+def cases(draw, max_depth: int):
+    return dict(block=draw(st.sampled_from(BLOCKS)), depth=draw(st.integers(1, max_depth)),
+                w=draw(st.floats(0.1, 10.0)), b=draw(st.floats(0.0, 2.0)),
+                parameterization=draw(st.sampled_from(["ntk", "standard"])),
+                kind=draw(st.sampled_from(INPUT_KINDS)), seed=draw(st.integers(0, 2**16)),
+                n=draw(st.integers(1, 6)), dtype=draw(st.sampled_from(["float32", "float64"])))
+
+
+def _check(case: dict) -> None:
+    spec = ntksym.parse_spec(spec_text(case["block"], case["depth"], case["w"], case["b"],
+                                       parameterization=case["parameterization"]))
+    x = inputs(case["kind"], n=case["n"], seed=case["seed"])
+    model = ntksym.compile(spec, dtype=case["dtype"])
+    try:
+        k = model.kernel(x)
+    except ntksym.NumericalError as exc:  # overflow: a clear error with a remedy, never NaN
+        assert "smaller w_std" in str(exc)
+        return
+    for matrix in (k.nngp, k.ntk):
+        assert np.all(np.isfinite(matrix))
+        np.testing.assert_array_equal(matrix, matrix.T)
+        assert min_eigenvalue_ratio(matrix) >= -TOLERANCE[case["dtype"]], case
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(case=cases(max_depth=30))
+def test_random_specs_give_finite_symmetric_psd_kernels_or_a_clear_error(case):
+    _check(case)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
+@given(case=cases(max_depth=1000))
+def test_random_deep_specs_give_finite_symmetric_psd_kernels_or_a_clear_error(case):
+    _check(case)
