@@ -8,7 +8,6 @@ the spec (derived closed forms, generated JAX code).
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from test_expressions_engine import CLOSED
 import ntksym
 
 W1, B1, W2, B2 = 1.2, 0.1, 0.9, 0.2
-HAS_QUADRATURE_PRELUDE = (Path(ntksym.__file__).parent / "codegen" / "prelude_quadrature.py").exists()
 ACCEPTANCE = [
     "x**3 - 0.5*x",
     "sin(x) + 0.5*cos(2*x)",
@@ -76,9 +74,6 @@ def test_mlp_kernel_of_a_closed_form_expression_matches_numerical_integration(te
     np.testing.assert_allclose(np.asarray(kernel.ntk), ntk, rtol=1e-8, atol=1e-10)
 
 
-@pytest.mark.skipif(
-    not HAS_QUADRATURE_PRELUDE, reason="needs ntksym/codegen/prelude_quadrature.py (quadrature branch)"
-)
 @pytest.mark.parametrize("text", list(QUADRATURE))
 def test_mlp_kernel_of_a_quadrature_expression_is_within_1e6(text):
     f, df = QUADRATURE[text]

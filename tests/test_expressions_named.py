@@ -4,8 +4,6 @@ the same quadrature (the same phi and phi') where neither has one."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -45,7 +43,6 @@ NAMED: dict[str, tuple[dict, str]] = {
     "selu": ({}, SELU),
 }
 QUADRATURE = {"tanh", "sigmoid", "softplus", "silu", "elu", "selu"}
-HAS_QUADRATURE_PRELUDE = (Path(ntksym.__file__).parent / "codegen" / "prelude_quadrature.py").exists()
 
 
 def test_every_named_activation_has_an_expression():
@@ -91,9 +88,6 @@ def test_engine_builds_the_same_quadrature_as_the_rule(name):
                 )
 
 
-@pytest.mark.skipif(
-    not HAS_QUADRATURE_PRELUDE, reason="needs ntksym/codegen/prelude_quadrature.py (quadrature branch)"
-)
 @pytest.mark.parametrize("name", sorted(QUADRATURE))
 def test_compiled_expression_kernel_matches_the_named_one_within_the_error_estimate(name):
     from conftest import spec_text
