@@ -42,6 +42,12 @@ def _num(v) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+def _q_star(fp) -> str:
+    if fp.q_star is None and any(note.startswith("every q is a fixed point") for note in fp.notes):
+        return "any (every q is a fixed point)"
+    return _num(fp.q_star)
+
+
 def depth_text(d) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
@@ -50,7 +56,7 @@ def depth_text(d) -> list[str]:
     lines = [
         f"depth analysis of {fp.block} (mean field: Poole et al. 2016, Schoenholz et al. 2017):",
         f"  length map   q' = {f.length_map}",
-        f"  q*           = {_num(fp.q_star)}"
+        f"  q*           = {_q_star(fp)}"
         + (f"   [closed form: {f.q_star}]" if f.q_star is not None else ""),
         f"  chi_1        = {_num(fp.chi_1)}   [{f.chi_1}]",
         f"  correlation  c' = {f.correlation_map}",
