@@ -29,7 +29,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
 lint: $(STAMP)
-	$(BIN)/python -m ruff check ntksym cli tests benchmarks examples
+	$(BIN)/python -m ruff check ntksym cli tests benchmarks examples tools
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
