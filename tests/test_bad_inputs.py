@@ -87,8 +87,8 @@ CASES: list[tuple[str, str, str]] = [
     ("YAML alias cycle", "validate {d}/alias_cycle.yaml", "a YAML alias refers to a node that contains it (a cycle)"),
     ("hostile expression", "validate {d}/hostile_expr.yaml", "not allowed in an expression: a name starting with `_`"),
     ("degree out of range", "validate {d}/degree_100.yaml", "expected a whole number from 0 to 64, got 100"),
-    ("conv without input_shape", "kernel {d}/conv_no_shape.yaml --x1 {d}/x.npy -o {d}/out/k.npz",
-     "`conv` needs spatial inputs, but the spec has no input_shape"),
+    ("conv without input_shape", "validate {d}/conv_no_shape.yaml",
+     "`conv` at layers[0].conv needs spatial inputs, but the spec has no input_shape"),
     # data files
     ("data file missing", K + " -o {d}/out/k.npz --x2 {d}/missing.npy", "--x2: file not found: "),
     ("data path is a directory", "kernel {d}/good.yaml --x1 {d}/folder -o {d}/out/k.npz",

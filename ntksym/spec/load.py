@@ -179,12 +179,24 @@ class _Validator:
         if "layers" not in doc:
             raise self.error((), "missing `layers:`; list the network's layers, e.g. `- dense: {w_std: 1.0}`")
         layers = self.layer_list(doc["layers"], ("layers",))
+        self.check_spatial_input(layers, input_shape)
         canonical = json.dumps(doc, sort_keys=True, default=str, separators=(",", ":"))
         return s.Spec(
             name=name, layers=layers, parameterization=parameterization, description=description.strip(),
             input_shape=input_shape, hyperparameters=tuple(self.hyper.items()), source=self.source,
             sha256=hashlib.sha256(canonical.encode()).hexdigest(),
         )
+
+    def check_spatial_input(self, layers: tuple[s.Layer, ...], input_shape: tuple[int, ...] | None) -> None:
+        """Convolutions and pooling need the per-example shape (height, width, channels) up front."""
+        spatial = next((layer for layer in _walk(layers) if isinstance(layer, (s.Conv, s.AvgPool, s.GlobalAvgPool))), None)
+        if spatial is None:
+            return
+        kind = spatial.path.rsplit(".", 1)[-1]
+        if input_shape is None or len(input_shape) not in (2, 3):
+            got = "no input_shape" if input_shape is None else f"input_shape {list(input_shape)}"
+            raise self.error(("input_shape",) if input_shape else (), f"`{kind}` at {spatial.path} needs spatial inputs, but the "
+                             f"spec has {got}; give `input_shape: [width, channels]` (1-D) or `[height, width, channels]` (2-D)")
 
     def unknown_keys(self, mapping: dict, allowed, path: tuple) -> None:
         for key in mapping:
@@ -374,6 +386,13 @@ class _Validator:
             raise self.error(path, f"expected a whole number at most {MAX_COUNT:,}, got {shown}")
         if kind == "degree" and (number != int(number) or not 0 <= number <= 64):
             raise self.error(path, f"expected a whole number from 0 to 64, got {shown}")
+
+
+def _walk(layers):
+    for layer in layers:
+        yield layer
+        if isinstance(layer, (s.Repeat, s.Residual)):
+            yield from _walk(layer.layers)
 
 
 def _is_int(value: Any) -> bool:
