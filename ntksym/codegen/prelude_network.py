@@ -98,7 +98,7 @@ def _net_shapes(arch, shape, width=None, stack=()):
             block, out = _net_shapes(rec[2], shape, width, stack)
             if out != shape:
                 raise ValueError(
-                    f"a residual block maps shape {shape} to {out}; x + block(x) needs equal shapes: "
+                    f"a residual block maps shape {shape} to {out}; x + block(x) needs equal widths (shapes): "
                     "make the input width equal to the block's dense widths (conv channels)"
                 )
             tree.append(block)
