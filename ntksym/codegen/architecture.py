@@ -17,8 +17,9 @@ Spatial states are (n, [height,] width, channels); dense layers, activations and
 (over the channel axis), as on the analytic side (ntksym/codegen/prelude_spatial.py).
 
 Hyperparameters are resolved to numbers here (defaults from the spec, or overrides). Hidden dense layers
-take the layer's `width` (default 512), convolutions their `channels` (default 512); the output layer (the last dense layer, when it sits at the top
-level after every other dense layer) keeps its own width, default 1.
+take the layer's `width` (default 512), convolutions their `channels` (default 512); the output layer
+(the last dense layer, when it sits at the top level after every other dense layer) keeps its own
+width, default 1.
 """
 
 from __future__ import annotations

@@ -7,8 +7,9 @@
 ntk parameterization (Jacot et al. 2018): z = w_std / sqrt(fan_in) W x + b_std b, W and b standard normal.
 standard parameterization (Sohl-Dickstein et al. 2020): W ~ N(0, w_std^2 / fan_in), b ~ N(0, b_std^2),
 z = W x + b. Convolutions (Novak et al. 2019) use fan_in = C_in * filter size and inputs
-(n, [height,] width, channels), neural-tangents' conventions. The layers themselves are interpreted by `ntksym.codegen.prelude_network`, the same code that
-every generated module carries, so the runtime and the generated module build the same network.
+(n, [height,] width, channels), neural-tangents' conventions. The layers themselves are interpreted by
+`ntksym.codegen.prelude_network`, the same code that every generated module carries, so the runtime and
+the generated module build the same network.
 """
 
 from __future__ import annotations
