@@ -145,3 +145,13 @@ def test_bad_spatial_input_shapes_are_refused_with_a_clear_message():
     wrong_rank = ntksym.parse_spec(HEAD.format(name="r", param="ntk", shape=[6, 2]) + SPECS["standard_conv2d"][2])
     with pytest.raises((ntksym.InputError, ntksym.DerivationError)):
         init(jax.random.PRNGKey(0), wrong_rank)
+
+
+def test_check_sweeps_conv_channels_in_the_standard_parameterization():
+    # widths are the conv channels; the standard parameterization's analytic NTK follows them (with_width)
+    report = ntksym.check(make_spec("standard_conv2d"), widths=(16, 256), seeds=2, n=4, train_steps=2, train_seeds=1,
+                          samples=8, dtype="float64")
+    assert report.ntk_rel_error.shape == (2, 2)
+    assert np.all(np.isfinite(report.ntk_rel_error)) and np.all(np.isfinite(report.prediction_gap[:, 0]))
+    assert report.ntk_rel_error[1].mean() < 0.1
+    assert report.ntk_rel_error[1].mean() < report.ntk_rel_error[0].mean()
