@@ -8,10 +8,18 @@ generated module), so the finite network is defined once:
   ("layer_norm",)                                     x / sqrt(mean(x^2)) over features
   ("repeat", count, body)                             body applied count times, fresh weights each time
   ("residual", scale, body)                           x + scale * body(x)
+  ("conv", w_std, b_std or None, channels, filter, stride, padding)   a convolution over the spatial axes
+  ("avg_pool", window, stride, padding)               window means (SAME divides by the full window)
+  ("global_avg_pool",)                                mean over the spatial axes
+  ("flatten",)                                        (n, ..., C) -> (n, P * C)
+
+Spatial states are (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel
+(over the channel axis), as on the analytic side (ntksym/codegen/prelude_spatial.py).
 
 Hyperparameters are resolved to numbers here (defaults from the spec, or overrides). Hidden dense layers
-take the layer's `width` (default 512); the output layer (the last dense layer, when it sits at the top
-level after every other dense layer) keeps its own width, default 1.
+take the layer's `width` (default 512), convolutions their `channels` (default 512); the output layer
+(the last dense layer, when it sits at the top level after every other dense layer) keeps its own
+width, default 1.
 """
 
 from __future__ import annotations
@@ -27,12 +35,6 @@ from ntksym.symbolic.state import symbol_for, x
 
 DEFAULT_WIDTH = 512
 DEFAULT_OUTPUT_WIDTH = 1
-_UNSUPPORTED = {
-    s.Conv: "conv",
-    s.AvgPool: "avg_pool",
-    s.GlobalAvgPool: "global_avg_pool",
-    s.Flatten: "flatten",
-}
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,24 @@ def build_architecture(spec: s.Spec, hyperparameters: dict[str, float] | None = 
                 out.append(("repeat", _count(layer.count, hp, f"{layer.path}.repeat"), lower(layer.layers)))
             elif isinstance(layer, s.Residual):
                 out.append(("residual", resolve(layer.scale, hp), lower(layer.layers)))
+            elif isinstance(layer, s.Conv):
+                channels = (
+                    DEFAULT_WIDTH if layer.channels is None
+                    else _count(layer.channels, hp, f"{layer.path}.channels")
+                )
+                b_std = None if layer.b_std is None else resolve(layer.b_std, hp)
+                out.append(("conv", resolve(layer.w_std, hp), b_std, channels, tuple(layer.filter),
+                            tuple(layer.stride), layer.padding))
+            elif isinstance(layer, s.AvgPool):
+                stride = tuple(layer.window) if layer.stride is None else tuple(layer.stride)
+                out.append(("avg_pool", tuple(layer.window), stride, layer.padding))
+            elif isinstance(layer, s.GlobalAvgPool):
+                out.append(("global_avg_pool",))
+            elif isinstance(layer, s.Flatten):
+                out.append(("flatten",))
             else:
-                kind = _UNSUPPORTED.get(type(layer), type(layer).__name__)
                 raise DerivationError(
-                    f"{layer.path}: the finite network for `{kind}` layers is not supported yet; "
-                    "fully-connected layers (dense, activation, repeat, residual, layer_norm) are"
+                    f"{layer.path}: the finite network for `{type(layer).__name__}` layers is not supported yet"
                 )
         return tuple(out)
 

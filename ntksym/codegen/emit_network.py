@@ -19,7 +19,7 @@ def init(key, width=None, input_shape=None):
     shape = INPUT_SHAPE if input_shape is None else tuple(input_shape)
     if shape is None:
         raise ValueError("the spec has no input_shape: call init(key, width, input_shape=(features,))")
-    params = _net_init(key, ARCHITECTURE, int(np.prod(shape)), PARAMETERIZATION, width)[0]
+    params = _net_init(key, ARCHITECTURE, shape, PARAMETERIZATION, width)[0]
     return jax.tree_util.tree_map(lambda a: a.astype(DTYPE), params)
 
 
@@ -29,8 +29,12 @@ def apply(params, x):
 
 
 def empirical_ntk(params, x1, x2=None):
-    """(1/k) sum_o J_o(x1) J_o(x2)^T, layer by layer without materialising the Jacobian; x2=None means x1."""
+    """(1/k) sum_o J_o(x1) J_o(x2)^T; x2=None means x1. Dense stacks: layer by layer without materialising
+    the Jacobian; convolutions and pooling: by contracting the Jacobian."""
     x2 = None if x2 is None else jnp.asarray(x2, DTYPE)
+    if _net_is_spatial(ARCHITECTURE):
+        return _net_jacobian_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
+                                     PARAMETERIZATION)
     return _net_empirical_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
                                   PARAMETERIZATION)
 '''.strip()
@@ -66,5 +70,6 @@ def network_parts(spec: Spec, printer: KernelPrinter, prelude: str) -> list[str]
 def _records_comment() -> str:
     return (
         "(dense, w_std, b_std, width, is_output), (act, k), (layer_norm,), (repeat, n, body), "
-        "(residual, s, body)"
+        "(residual, s, body), (conv, w_std, b_std, channels, filter, stride, padding), "
+        "(avg_pool, window, stride, padding), (global_avg_pool,), (flatten,)"
     )

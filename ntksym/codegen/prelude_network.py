@@ -2,62 +2,133 @@
 # init, apply and the layer-factorised empirical NTK. Copied verbatim into each generated module
 # (so it needs nothing but jax and numpy) and imported by ntksym.runtime.network.
 # Records: ("dense", w_std, b_std|None, width, is_output), ("act", k), ("layer_norm",),
-# ("repeat", count, body), ("residual", scale, body). Repeated blocks get fresh weights per repetition:
-# the first repetition's own, the rest stacked on a leading axis and run by lax.scan, so compile time
-# does not grow with depth.
+# ("repeat", count, body), ("residual", scale, body), ("conv", w_std, b_std|None, channels, filter, stride,
+# padding), ("avg_pool", window, stride, padding), ("global_avg_pool",), ("flatten",).
+# Repeated blocks get fresh weights per repetition: the first repetition's own, the rest stacked on a
+# leading axis and run by lax.scan, so compile time does not grow with depth. Spatial states are
+# (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel.
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+_NET_SPATIAL_KINDS = ("conv", "avg_pool", "global_avg_pool", "flatten")
 
-def _net_shapes(arch, fan_in, width=None, stack=()):
-    """(tree of ("param", shape, scale) leaves, output width). Hidden dense layers get `width` when given,
-    the output layer its own; repeats are (first repetition, the rest stacked on a leading axis)."""
+
+def _net_is_spatial(arch):
+    """True when some layer needs the inputs' spatial axes (the network then does not flatten them)."""
+    return any(
+        rec[0] in _NET_SPATIAL_KINDS or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
+        for rec in arch
+    )
+
+
+def _net_in_shape(arch, shape):
+    """The per-example input shape the network sees: as given when spatial, else flattened to (d,)."""
+    shape = (int(shape),) if np.ndim(shape) == 0 else tuple(int(n) for n in shape)
+    return shape if _net_is_spatial(arch) else (int(np.prod(shape)),)
+
+
+def _net_same_pads(n, k, s):
+    """(low, high) padding of `lax.padtype_to_pads(..., "SAME")`: ceil(n / s) outputs."""
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return total // 2, total - total // 2
+
+
+def _net_out_dims(dims, window, stride, padding):
+    if padding == "VALID":
+        return tuple((n - k) // s + 1 for n, k, s in zip(dims, window, stride, strict=True))
+    return tuple(-(-n // s) for n, s in zip(dims, stride, strict=True))
+
+
+def _net_taps(h, window, stride, padding):
+    """[(filter offset d, h(s p + d) for every output pixel p)]: SAME pads zeros, CIRCULAR wraps (with
+    SAME's pad sizes, as neural-tangents and prelude_spatial.py do), VALID does not pad."""
+    dims = h.shape[1:-1]
+    m = _net_out_dims(dims, window, stride, padding)
+    if padding != "VALID":
+        pads = [(0, 0)] + [_net_same_pads(n, k, s) for n, k, s in zip(dims, window, stride, strict=True)]
+        h = jnp.pad(h, pads + [(0, 0)], mode="wrap" if padding == "CIRCULAR" else "constant")
+    taps = []
+    for d in np.ndindex(*window):
+        index = tuple(slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(d, stride, m, strict=True))
+        taps.append((d, h[(slice(None),) + index]))
+    return taps
+
+
+def _net_check_rank(shape, window, what):
+    if len(shape) - 1 != len(window):
+        raise ValueError(
+            f"{what} with a {len(window)}-D window needs inputs (n, {len(window)} spatial axes, channels), "
+            f"got per-example shape {tuple(shape)}: fix input_shape or the window"
+        )
+
+
+def _net_shapes(arch, shape, width=None, stack=()):
+    """(tree of ("param", shape, scale) leaves, per-example output shape). Hidden dense layers and convs
+    get `width` when given, the output layer its own; repeats are (first repetition, the rest stacked)."""
     tree = []
     for rec in arch:
         kind = rec[0]
-        if kind == "dense":
-            _, w_std, b_std, own, is_output = rec
-            out = own if (width is None or is_output) else int(width)
-            layer = {"w": ("param", stack + (fan_in, out), w_std / fan_in**0.5)}
-            if b_std is not None:
-                layer["b"] = ("param", stack + (out,), b_std)
+        if kind in ("dense", "conv"):
+            own, fan_in = rec[3], shape[-1]
+            out = own if (width is None or (kind == "dense" and rec[4])) else int(width)
+            if kind == "conv":
+                _net_check_rank(shape, rec[4], "conv")
+                size = int(np.prod(rec[4]))
+                layer = {"w": ("param", stack + tuple(rec[4]) + (fan_in, out), rec[1] / (fan_in * size) ** 0.5)}
+                shape = _net_out_dims(shape[:-1], rec[4], rec[5], rec[6]) + (out,)
+            else:
+                layer = {"w": ("param", stack + (fan_in, out), rec[1] / fan_in**0.5)}
+                shape = shape[:-1] + (out,)
+            if rec[2] is not None:
+                layer["b"] = ("param", stack + (out,), rec[2])
             tree.append(layer)
-            fan_in = out
         elif kind == "repeat" and rec[1] > 0:
-            first, out = _net_shapes(rec[2], fan_in, width, stack)
+            first, out = _net_shapes(rec[2], shape, width, stack)
             rest, again = _net_shapes(rec[2], out, width, stack + (rec[1] - 1,))
             if again != out and rec[1] > 1:
                 raise ValueError(
-                    f"a repeated block maps width {out} to {again}; it must keep the width "
-                    "to be repeated: give its last dense layer the width of its input"
+                    f"a repeated block maps shape {out} to {again}; it must keep the shape "
+                    "to be repeated: give its last dense layer (or conv) the width (channels) of its input"
                 )
             tree.append((first, rest))
-            fan_in = out
+            shape = out
         elif kind == "residual":
-            block, out = _net_shapes(rec[2], fan_in, width, stack)
-            if out != fan_in:
+            block, out = _net_shapes(rec[2], shape, width, stack)
+            if out != shape:
                 raise ValueError(
-                    f"a residual block maps width {fan_in} to {out}; x + block(x) needs equal widths: "
-                    "make the input width equal to the block's dense widths"
+                    f"a residual block maps shape {shape} to {out}; x + block(x) needs equal widths (shapes): "
+                    "make the input width equal to the block's dense widths (conv channels)"
                 )
             tree.append(block)
         elif kind in ("act", "layer_norm", "repeat"):
             tree.append(None)
+        elif kind == "avg_pool":
+            _net_check_rank(shape, rec[1], "avg_pool")
+            shape = _net_out_dims(shape[:-1], rec[1], rec[2], rec[3]) + shape[-1:]
+            tree.append(None)
+        elif kind == "global_avg_pool":
+            shape = shape[-1:]
+            tree.append(None)
+        elif kind == "flatten":
+            shape = (int(np.prod(shape)),)
+            tree.append(None)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
-    return tree, fan_in
+    return tree, shape
 
 
 def _is_shape(node):
     return isinstance(node, tuple) and len(node) == 3 and node[0] == "param"
 
 
-def _net_init(key, arch, fan_in, parameterization, width=None):
-    """(params, output width). ntk: W, b standard normal; standard: W ~ N(0, w^2/fan_in), b ~ N(0, b^2).
+def _net_init(key, arch, in_shape, parameterization, width=None):
+    """(params, output width). ntk: W, b standard normal; standard: W ~ N(0, w^2/fan_in), b ~ N(0, b^2),
+    fan_in = C_in * filter size for a conv. `in_shape`: the per-example input shape (or its size).
     All weights come from one normal draw (one random-number kernel to compile, whatever the depth)."""
-    tree, out = _net_shapes(arch, fan_in, width)
+    tree, out = _net_shapes(arch, _net_in_shape(arch, in_shape), width)
+    out = out[-1]
     leaves, treedef = jax.tree_util.tree_flatten(tree, is_leaf=_is_shape)
     sizes = [int(np.prod(leaf[1])) for leaf in leaves]
     draw = jax.random.normal(key, (sum(sizes),))
@@ -112,12 +183,42 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             out, inner = _net_layers(p, h, rec[2], phis, parameterization, probe)
             h = h + rec[1] * out
             records.append(inner)
+        else:
+            records.append(())
+            h = _net_spatial_layer(p, h, rec, parameterization)
     return h, records
+
+
+def _net_spatial_layer(p, h, rec, parameterization):
+    """conv: z(p) = w_std/sqrt(C k) sum_d h(s p + d) W[d] + b_std b (ntk; standard: W, b pre-scaled),
+    Novak et al. 2019 eq. 2; avg_pool: the window mean (SAME divides by the full window, like
+    neural-tangents' AvgPool); global_avg_pool: the mean over pixels; flatten: (n, P * C)."""
+    kind = rec[0]
+    if kind == "conv":
+        taps = _net_taps(h, rec[4], rec[5], rec[6])
+        z = sum(jnp.matmul(a, p["w"][d], precision=lax.Precision.HIGHEST) for d, a in taps)
+        if parameterization == "ntk":
+            z = rec[1] / (h.shape[-1] * len(taps)) ** 0.5 * z
+            return z + rec[2] * p["b"] if "b" in p else z
+        return z + p["b"] if "b" in p else z
+    if kind == "avg_pool":
+        taps = _net_taps(h, rec[1], rec[2], rec[3])
+        return sum(a for _, a in taps) / len(taps)
+    if kind == "global_avg_pool":
+        return jnp.mean(h, axis=tuple(range(1, h.ndim - 1)))
+    if kind == "flatten":
+        return h.reshape(h.shape[0], -1)
+    raise ValueError(f"no finite network for the layer kind {kind!r} yet")
+
+
+def _net_input(x, arch):
+    """Inputs as the first layer sees them: (n, d) flattened for dense stacks, as given when spatial."""
+    return x if _net_is_spatial(arch) else x.reshape(x.shape[0], -1)
 
 
 def _net_apply(params, x, arch, phis, parameterization):
     """The network's outputs, shape (n, k), for inputs of shape (n, ...)."""
-    return _net_layers(params, x.reshape(x.shape[0], -1), arch, phis, parameterization)[0]
+    return _net_layers(params, _net_input(x, arch), arch, phis, parameterization)[0]
 
 
 def _net_probes(params, arch, n):
@@ -187,16 +288,28 @@ def _net_readout_nngp(params, x1, x2, arch, phis, parameterization):
     rec = arch[-1]
     if rec[0] != "dense":
         raise ValueError("the readout NNGP needs a network that ends with a dense layer")
-    a1 = _net_layers(params, x1.reshape(x1.shape[0], -1), arch, phis, parameterization)[1][-1]
-    a2 = (
-        a1
-        if x2 is None
-        else _net_layers(params, x2.reshape(x2.shape[0], -1), arch, phis, parameterization)[1][-1]
-    )
+    a1 = _net_layers(params, _net_input(x1, arch), arch, phis, parameterization)[1][-1]
+    a2 = a1 if x2 is None else _net_layers(params, _net_input(x2, arch), arch, phis, parameterization)[1][-1]
     bias = 0.0 if rec[2] is None else rec[2] ** 2
     return rec[1] ** 2 * jnp.matmul(a1, a2.T, precision=lax.Precision.HIGHEST) / a1.shape[-1] + bias
+
+
+def _net_jacobian_ntk(params, x1, x2, arch, phis, parameterization):
+    """(1/k) sum_o J_o(x1) J_o(x2)^T by contracting jax.jacrev(apply) leaf by leaf (any architecture)."""
+
+    def flat(x):
+        jac = jax.jacrev(lambda p: _net_apply(p, x, arch, phis, parameterization))(params)
+        return [leaf.reshape(leaf.shape[0], leaf.shape[1], -1) for leaf in jax.tree_util.tree_leaves(jac)]
+
+    j1 = flat(x1)
+    j2 = j1 if x2 is None else flat(x2)
+    total = sum(
+        jnp.einsum("iop,jop->ij", a, b, precision=lax.Precision.HIGHEST) for a, b in zip(j1, j2, strict=True)
+    )
+    return total / j1[0].shape[1]
 
 
 _net_apply_jit = jax.jit(_net_apply, static_argnums=(2, 3, 4))
 _net_empirical_ntk_jit = jax.jit(_net_empirical_ntk, static_argnums=(3, 4, 5))
 _net_readout_nngp_jit = jax.jit(_net_readout_nngp, static_argnums=(3, 4, 5))
+_net_jacobian_ntk_jit = jax.jit(_net_jacobian_ntk, static_argnums=(3, 4, 5))

@@ -36,7 +36,7 @@ class Progress:
 
 
 def with_width(spec: s.Spec, width: int) -> s.Spec:
-    """`spec` with every hidden dense layer's width set to `width` (the standard parameterization's
+    """`spec` with every hidden dense layer's width (and conv's channels) set to `width` (the standard parameterization's
     analytic NTK depends on the fan-ins); the output layer keeps its own."""
     from ntksym.codegen.architecture import _output_layer
 
@@ -47,6 +47,8 @@ def with_width(spec: s.Spec, width: int) -> s.Spec:
         for layer in layers:
             if isinstance(layer, s.Dense) and layer is not output:
                 layer = dataclasses.replace(layer, width=int(width))
+            elif isinstance(layer, s.Conv):
+                layer = dataclasses.replace(layer, channels=int(width))
             elif isinstance(layer, (s.Repeat, s.Residual)):
                 layer = dataclasses.replace(layer, layers=walk(layer.layers))
             out.append(layer)

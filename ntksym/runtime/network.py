@@ -6,8 +6,10 @@
 
 ntk parameterization (Jacot et al. 2018): z = w_std / sqrt(fan_in) W x + b_std b, W and b standard normal.
 standard parameterization (Sohl-Dickstein et al. 2020): W ~ N(0, w_std^2 / fan_in), b ~ N(0, b_std^2),
-z = W x + b. The layers themselves are interpreted by `ntksym.codegen.prelude_network`, the same code that
-every generated module carries, so the runtime and the generated module build the same network.
+z = W x + b. Convolutions (Novak et al. 2019) use fan_in = C_in * filter size and inputs
+(n, [height,] width, channels), neural-tangents' conventions. The layers themselves are interpreted by
+`ntksym.codegen.prelude_network`, the same code that every generated module carries, so the runtime and
+the generated module build the same network.
 """
 
 from __future__ import annotations
@@ -59,16 +61,30 @@ class Network:
         return bool(self.records) and self.records[-1][0] == "dense"
 
     def init(self, key, width: int | None = None, input_dim: int | None = None) -> Params:
-        """Fresh parameters; `width` replaces every hidden dense layer's width (the output keeps its own)."""
+        """Fresh parameters; `width` replaces every hidden dense layer's width and every conv's channels
+        (the output keeps its own). Spatial networks take their input shape from the spec."""
         dim = input_dim or self.input_dim
-        if dim is None:
+        if P._net_is_spatial(self.records):
+            shape = self.spec.input_shape
+            if shape is None or len(shape) < 2:
+                raise InputError(
+                    f"spec `{self.spec.name}` has conv/pooling layers: give it input_shape: "
+                    "[width, channels] or [height, width, channels]"
+                )
+            if dim is not None and int(dim) != int(np.prod(shape)):
+                raise InputError(
+                    f"input_dim={dim} does not match the spec's input_shape {list(shape)} "
+                    f"({int(np.prod(shape))} numbers); leave input_dim out"
+                )
+            dim = tuple(int(n) for n in shape)
+        elif dim is None:
             raise InputError(
                 f"spec `{self.spec.name}` has no input_shape: pass input_dim= (the number of features)"
             )
         if width is not None and (int(width) != width or width < 1):
             raise InputError(f"width must be a whole number >= 1, got {width}")
         try:
-            layers = _compiled_init(self, None if width is None else int(width), int(dim))(key)
+            layers = _compiled_init(self, None if width is None else int(width), dim)(key)
         except ValueError as exc:
             raise InputError(f"spec `{self.spec.name}`: {exc}") from None
         return Params(layers, self)
@@ -81,8 +97,8 @@ class Network:
 
 
 @lru_cache(maxsize=128)
-def _compiled_init(net: Network, width: int | None, dim: int) -> Callable:
-    """init for one (network, width, input dimension), compiled once: key -> parameter list."""
+def _compiled_init(net: Network, width: int | None, dim: int | tuple[int, ...]) -> Callable:
+    """init for one (network, width, input dimension or shape), compiled once: key -> parameter list."""
     return jax.jit(lambda key: P._net_init(key, net.records, dim, net.parameterization, width)[0])
 
 

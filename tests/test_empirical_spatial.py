@@ -1,0 +1,157 @@
+"""The finite CNN (conv, avg_pool, global_avg_pool, flatten) against the analytic kernels of the same spec.
+
+Monte Carlo NNGPs over many vmapped inits and empirical NTKs at many channels converging to the analytic
+kernels is what proves that the finite network's conventions (padding offsets, strides, scales, the flatten
+fan-in P * C) are the analytic side's (Novak et al. 2019; neural-tangents' layer conventions).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+import pytest
+
+import ntksym
+from ntksym.codegen.emit import emit_module
+from ntksym.codegen.load import import_module_file
+from ntksym.runtime.check import relative_error, with_width
+from ntksym.runtime.empirical import empirical_ntk, has_fast_path, monte_carlo_nngp
+from ntksym.runtime.network import apply, init, network
+
+HEAD = "ntksym: 1\nname: {name}\nparameterization: {param}\ninput_shape: {shape}\nlayers:\n"
+SPECS = {
+    # 1-D conv, SAME, stride 1, then global average pooling and a dense readout
+    "conv1d_same_gap": ("ntk", [6, 2], """\
+  - conv: {filter: [3], channels: 8, w_std: 1.4, b_std: 0.1}
+  - activation: relu
+  - global_avg_pool
+  - dense: {width: 1, w_std: 1.0, b_std: 0.1}
+"""),
+    # 2-D conv, VALID, uneven filter and stride, flatten (dense fan_in = P * C), dense readout
+    "conv2d_valid_flatten": ("ntk", [4, 5, 2], """\
+  - conv: {filter: [2, 3], stride: [1, 2], padding: VALID, channels: 8, w_std: 1.3, b_std: 0.2}
+  - activation: relu
+  - flatten
+  - dense: {width: 1, w_std: 1.0, b_std: 0.0}
+"""),
+    # CIRCULAR conv with an even filter and stride 2 on an odd length, SAME avg_pool, global pooling
+    "circular_avg_pool": ("ntk", [7, 2], """\
+  - conv: {filter: [4], stride: [2], padding: CIRCULAR, channels: 8, w_std: 1.2, b_std: 0.1}
+  - activation: erf
+  - avg_pool: {window: [2], padding: SAME}
+  - global_avg_pool
+  - dense: {width: 1, w_std: 1.0}
+"""),
+    # standard parameterization, 2-D SAME conv with stride 2, flatten
+    "standard_conv2d": ("standard", [5, 5, 1], """\
+  - conv: {filter: [2, 2], stride: [2, 2], channels: 8, w_std: 1.4, b_std: 0.1}
+  - activation: relu
+  - flatten
+  - dense: {width: 1, w_std: 1.0, b_std: 0.1}
+"""),
+}
+# a per-pixel dense layer and layer_norm on a spatial state (NTK check only: with two hidden layers the
+# Monte Carlo NNGP at small channels has a finite-width bias)
+PER_PIXEL = ("standard", [5, 4, 2], """\
+  - conv: {filter: [2, 2], channels: 8, w_std: 1.4, b_std: 0.1}
+  - activation: relu
+  - dense: {width: 8, w_std: 1.1, b_std: 0.1}
+  - layer_norm
+  - activation: relu
+  - global_avg_pool
+  - dense: {width: 1, w_std: 1.0, b_std: 0.1}
+""")
+
+
+def make_spec(name: str, entry=None) -> ntksym.Spec:
+    param, shape, layers = SPECS[name] if entry is None else entry
+    return ntksym.parse_spec(HEAD.format(name=name, param=param, shape=shape) + layers)
+
+
+def inputs(spec: ntksym.Spec, n: int = 4, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=(n, *spec.input_shape))
+
+
+def analytic(spec: ntksym.Spec, x, channels: int | None = None):
+    if spec.parameterization == "standard" and channels is not None:
+        spec = with_width(spec, channels)  # its NTK depends on the fan-ins
+    return ntksym.compile(spec, dtype="float64").kernel(x)
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_monte_carlo_nngp_of_the_finite_cnn_converges_to_the_analytic_nngp(name):
+    # one hidden layer and an exact readout expectation: unbiased at any channel count
+    spec = make_spec(name)
+    x = inputs(spec)
+    exact = analytic(spec, x).nngp
+    net = network(spec)
+    # 20 independent 100-sample estimates; their mean is the 2000-sample estimate
+    chunks = [
+        np.asarray(monte_carlo_nngp(net, x, width=8, samples=100, batch=100, key=jax.random.PRNGKey(i)))
+        for i in range(20)
+    ]
+    error_100 = np.mean([relative_error(chunk, exact) for chunk in chunks])
+    error_2000 = relative_error(np.mean(chunks, axis=0), exact)
+    assert error_2000 < 0.05
+    assert error_2000 < error_100 / 2  # Monte Carlo: sqrt(20) ~ 4.5x smaller
+
+
+@pytest.mark.parametrize("entry", [SPECS["conv1d_same_gap"], SPECS["circular_avg_pool"], PER_PIXEL],
+                         ids=["conv1d_same_gap", "circular_avg_pool", "standard_per_pixel_dense"])
+def test_empirical_ntk_of_the_finite_cnn_approaches_the_analytic_ntk_as_channels_grow(entry):
+    spec = make_spec("ntk_check", entry)
+    x = inputs(spec, seed=1)
+    errors = []
+    for channels in (128, 512):
+        exact = analytic(spec, x, channels).ntk
+        errors.append(np.mean([
+            relative_error(empirical_ntk(init(jax.random.PRNGKey(seed), spec, width=channels), x), exact)
+            for seed in range(4)
+        ]))
+    assert errors[1] < 0.1
+    assert errors[1] < errors[0]
+
+
+def test_conv_specs_use_the_generic_jacobian_path_and_refuse_the_fast_one():
+    spec = make_spec("conv2d_valid_flatten")
+    params, x = init(jax.random.PRNGKey(0), spec, width=4), inputs(spec, 3)
+    assert not has_fast_path(params.network)
+    np.testing.assert_allclose(
+        empirical_ntk(params, x), empirical_ntk(params, x, method="generic"), rtol=1e-12
+    )
+    with pytest.raises(ntksym.InputError, match="without a fast path"):
+        empirical_ntk(params, x, method="fast")
+
+
+def test_generated_module_of_a_conv_spec_builds_the_same_network(tmp_path):
+    spec = make_spec("circular_avg_pool")
+    path = tmp_path / "cnn_module.py"
+    path.write_text(emit_module(ntksym.derive(spec), "float64"))
+    module = import_module_file(path, "generated_cnn_for_test")
+    key, x1, x2 = jax.random.PRNGKey(5), inputs(spec, 3), inputs(spec, 2, seed=1)
+    params = module.init(key, 6)
+    reference = init(key, spec, width=6)
+    np.testing.assert_allclose(module.apply(params, x1), apply(reference, x1), rtol=1e-12)
+    np.testing.assert_allclose(
+        module.empirical_ntk(params, x1, x2), empirical_ntk(reference, x1, x2), rtol=1e-10
+    )
+    assert module.empirical_ntk(params, x1).shape == (3, 3)
+
+
+def test_bad_spatial_input_shapes_are_refused_with_a_clear_message():
+    spec = make_spec("conv2d_valid_flatten")
+    with pytest.raises(ntksym.InputError, match="does not match the spec's input_shape"):
+        init(jax.random.PRNGKey(0), spec, input_dim=7)
+    wrong_rank = ntksym.parse_spec(HEAD.format(name="r", param="ntk", shape=[6, 2]) + SPECS["standard_conv2d"][2])
+    with pytest.raises((ntksym.InputError, ntksym.DerivationError)):
+        init(jax.random.PRNGKey(0), wrong_rank)
+
+
+def test_check_sweeps_conv_channels_in_the_standard_parameterization():
+    # widths are the conv channels; the standard parameterization's analytic NTK follows them (with_width)
+    report = ntksym.check(make_spec("standard_conv2d"), widths=(16, 256), seeds=2, n=4, train_steps=2, train_seeds=1,
+                          samples=8, dtype="float64")
+    assert report.ntk_rel_error.shape == (2, 2)
+    assert np.all(np.isfinite(report.ntk_rel_error)) and np.all(np.isfinite(report.prediction_gap[:, 0]))
+    assert report.ntk_rel_error[1].mean() < 0.1
+    assert report.ntk_rel_error[1].mean() < report.ntk_rel_error[0].mean()
