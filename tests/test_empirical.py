@@ -183,9 +183,8 @@ def test_ntk_error_falls_with_width_at_about_the_inverse_square_root():
 
 
 def test_unsupported_layers_and_bad_widths_are_refused_with_a_clear_message():
-    conv = ntksym.parse_spec(spec_text("  - conv: {filter: [3]}\n  - flatten\n  - dense: {}\n"))
-    with pytest.raises(ntksym.InputError, match="has conv/pooling layers: give it input_shape"):
-        init(jax.random.PRNGKey(0), conv, width=8)
+    with pytest.raises(ntksym.SpecError, match="needs spatial inputs, but the spec has no input_shape"):
+        ntksym.parse_spec(spec_text("  - conv: {filter: [3]}\n  - flatten\n  - dense: {}\n"))
     residual = ntksym.parse_spec(
         spec_text(
             "  - residual:\n      layers:\n        - dense: {}\n  - dense: {}\n", extra="input_shape: [5]\n"

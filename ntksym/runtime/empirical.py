@@ -86,11 +86,7 @@ def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None 
         cols = []
         for j in range(0, x2.shape[0], step):
             j2 = j1 if same and i == j else flat(x2[j : j + step])
-            block = sum(
-                jnp.einsum("iop,jop->ij", a, b, precision=jax.lax.Precision.HIGHEST)
-                for a, b in zip(j1, j2, strict=True)
-            )
-            cols.append(block / j1[0].shape[1])
+            cols.append(P._contract_jacobians(j1, j2))
         rows.append(jnp.concatenate(cols, axis=1))
     return jnp.concatenate(rows, axis=0)
 

@@ -699,7 +699,11 @@ def _net_jacobian_ntk(params, x1, x2, arch, phis, parameterization):
         return [leaf.reshape(leaf.shape[0], leaf.shape[1], -1) for leaf in jax.tree_util.tree_leaves(jac)]
 
     j1 = flat(x1)
-    j2 = j1 if x2 is None else flat(x2)
+    return _contract_jacobians(j1, j1 if x2 is None else flat(x2))
+
+
+def _contract_jacobians(j1, j2):
+    """(1/k) sum_o sum_p J1[i, o, p] J2[j, o, p] over per-leaf Jacobians of shape (inputs, outputs, params)."""
     total = sum(
         jnp.einsum("iop,jop->ij", a, b, precision=lax.Precision.HIGHEST) for a, b in zip(j1, j2, strict=True)
     )
