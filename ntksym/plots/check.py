@@ -66,22 +66,17 @@ def plot_check(report, folder: Path) -> list[Path]:
     ax.plot(widths, ref * (widths / widths[0]) ** -0.5, ":", color="gray", label="width^-0.5 (theory)")
     ax.legend(fontsize=7)
     paths = [_save(fig, folder / "error_vs_width.png")]
-    fig, ax = _axes(
-        f"{report.spec_name}: NTK drift after {report.train_steps} GD steps",
-        "||Theta_T - Theta_0|| / ||Theta_0||",
+    training_figures = (
+        (f"NTK drift after {report.train_steps} GD steps", "||Theta_T - Theta_0|| / ||Theta_0||",
+         report.ntk_drift, "drift", "C2", "drift_vs_width.png"),
+        ("trained net vs infinite-width prediction (test inputs)", "||f_T - f_inf|| / ||f_inf||",
+         report.prediction_gap, "prediction gap", "C3", "prediction_gap_vs_width.png"),
     )
-    if _errorbars(ax, widths, report.ntk_drift, "drift", "C2"):
-        ax.legend(fontsize=7)
-        paths.append(_save(fig, folder / "drift_vs_width.png"))
-    else:
-        plt.close(fig)
-    fig, ax = _axes(
-        f"{report.spec_name}: trained net vs infinite-width prediction (test inputs)",
-        "||f_T - f_inf|| / ||f_inf||",
-    )
-    if _errorbars(ax, widths, report.prediction_gap, "prediction gap", "C3"):
-        ax.legend(fontsize=7)
-        paths.append(_save(fig, folder / "prediction_gap_vs_width.png"))
-    else:
-        plt.close(fig)
+    for title, ylabel, values, label, color, name in training_figures:
+        fig, ax = _axes(f"{report.spec_name}: {title}", ylabel)
+        if _errorbars(ax, widths, values, label, color):  # nothing to draw without training
+            ax.legend(fontsize=7)
+            paths.append(_save(fig, folder / name))
+        else:
+            plt.close(fig)
     return paths
