@@ -48,7 +48,8 @@ class ModuleWriter:
         self.counter = 0
 
     # -- expressions -----------------------------------------------------------------------
-    def function(self, name: str, args: tuple[sp.Symbol, ...], exprs: list[sp.Expr], doc: str) -> None:
+    def function(self, name: str, args: tuple[sp.Symbol, ...], exprs: list[sp.Expr], doc: str,
+                 clamp_correlation: bool = False) -> None:
         allowed = set(args) | set(self.hyper_symbols)
         for expr in exprs:
             stray = expr.free_symbols - allowed
@@ -62,6 +63,8 @@ class ModuleWriter:
         replacements, reduced = sp.cse(exprs_named, symbols=sp.numbered_symbols("_x"), order="none")
         used = set().union(*(e.free_symbols for e in exprs))
         lines = [f"def {name}({', '.join(map(str, args))}, hp):", f"    # {comment_text(doc)}"]
+        if clamp_correlation:  # rounding must not push |q12| past sqrt(q11 q22): keep the covariance valid
+            lines.append("    q12 = _clamp_correlation(q11, q12, q22)")
         for sym, hp_name in sorted(self.hyper_symbols.items(), key=lambda kv: kv[1]):
             if sym in used:
                 lines.append(f"    {hp_name} = hp[{hp_name!r}]")
@@ -101,7 +104,8 @@ class ModuleWriter:
         k = self.counter
         self.counter += 1
         doc = f"{step.path}: {step.label}"
-        self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc)
+        clamp = step.dual is not None and not step.dual.clamps_correlation
+        self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc, clamp_correlation=clamp)
         self.function(f"_diag_{k}", DIAG_ARGS, [step.nngp_diag, step.ntk_diag], doc + " (same input)")
         width = "" if step.width is None else f", width={self.value(step.width)}"
         return f"{indent}s = {helper}(s, _cross_{k}, _diag_{k}, hp{width})  # {comment_text(doc, 70)}"

@@ -37,6 +37,8 @@ def evaluate(
     if explicit is None and out is None and len(devices) == 1 and max(n1, n2) <= block_limit(devices[0]):
         nngp, ntk = pair(x1, None if symmetric else x2)
         nngp, ntk = np.asarray(nngp), np.asarray(ntk)
+        if symmetric:  # XLA may fuse K and K.T differently: mirror on the host for exact symmetry
+            nngp, ntk = (np.triu(k) + np.triu(k, 1).T for k in (nngp, ntk))
         return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
     tile_sides = sides(n1, n2, symmetric, limit)
     tiles = process_share(plan(n1, n2, *tile_sides, symmetric))

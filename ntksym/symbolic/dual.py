@@ -58,6 +58,7 @@ class Dual:
     method: str  # "closed form" | "Wick moments" | "quadrature" | ...
     source: str = ""  # the paper or derivation the formula comes from
     error: float | None = None  # stated error bound (relative) where not exact
+    clamps_correlation: bool = False  # True where the formula itself is valid for any rounded q12 (angles)
 
     @property
     def is_closed_form(self) -> bool:

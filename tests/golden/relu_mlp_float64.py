@@ -87,6 +87,12 @@ def _residual_sum(skip, block, scale):
     return summed + (block[6],)
 
 
+def _clamp_correlation(q11, q12, q22):
+    """q12 limited to [-sqrt(q11 q22), sqrt(q11 q22)]: a valid covariance whatever the rounding (float32)."""
+    bound = jnp.sqrt(q11 * q22)
+    return jnp.clip(q12, -bound, bound)
+
+
 def _symmetric(matrix, diagonal):
     """K(x1, x1): the upper triangle mirrored (exactly symmetric: a selection, no arithmetic that XLA
     could contract differently on the two sides), with the exact diagonal values."""

@@ -28,7 +28,7 @@ def abrelu_dual(a: sp.Expr, b: sp.Expr) -> Dual:
         nngp = (a - b) ** 2 / (2 * sp.pi) * SQRT_DET + ((a**2 + b**2) / 2 - (a - b) ** 2 / (2 * sp.pi) * ANGLE) * q12
         ntk = ((a**2 + b**2) * (sp.pi - ANGLE) + 2 * a * b * ANGLE) / (2 * sp.pi)
     half_square = (a**2 + b**2) / 2
-    return Dual(nngp, ntk, half_square * q11, half_square, "closed form", SOURCE)
+    return Dual(nngp, ntk, half_square * q11, half_square, "closed form", SOURCE, clamps_correlation=True)
 
 
 def relu(act: Activation) -> Dual:
@@ -50,4 +50,4 @@ def absolute(act: Activation) -> Dual:
 def step(act: Activation) -> Dual:
     """1(x > 0): E = P(u > 0, v > 0) = (pi - theta) / (2 pi); its derivative is zero almost everywhere."""
     return Dual((sp.pi - ANGLE) / (2 * sp.pi), sp.Integer(0), sp.Rational(1, 2), sp.Integer(0),
-                "closed form", "orthant probability (Sheppard 1899; Cho & Saul 2009, degree 0)")
+                "closed form", "orthant probability (Sheppard 1899; Cho & Saul 2009, degree 0)", clamps_correlation=True)
