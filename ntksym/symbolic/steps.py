@@ -66,15 +66,6 @@ class SpatialStep:
 Step = EntrywiseStep | RepeatStep | ResidualStep | SpatialStep
 
 
-def iter_entrywise(steps: tuple[Step, ...]):
-    """Every entrywise step, in order, descending into repeats and residual blocks once."""
-    for step in steps:
-        if isinstance(step, EntrywiseStep):
-            yield step
-        elif isinstance(step, (RepeatStep, ResidualStep)):
-            yield from iter_entrywise(step.body)
-
-
 def iter_spatial(steps: tuple[Step, ...]):
     """Every spatial step, in order, descending into repeats and residual blocks once."""
     for step in steps:
