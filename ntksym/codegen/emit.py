@@ -2,6 +2,8 @@
 
 Each entrywise step becomes a pair of small functions (`_cross_k` for pairs of inputs, `_diag_k` for an
 input with itself) whose bodies are SymPy's printed expressions after common-subexpression elimination.
+`_cross_k` also returns the new correlation gap where the step has a rule for it (symbolic/gap.py), else
+None.
 Repeats become `lax.fori_loop`, so compile time does not grow with depth. Only printer output,
 validated identifiers and `repr()` of spec text ever reach the module.
 """
@@ -19,11 +21,12 @@ from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import CodegenError
 from ntksym.symbolic.derivation import Derivation
 from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
-from ntksym.symbolic.state import fan_in, q11, q12, q22, t11, t12
+from ntksym.symbolic.gap import SqrtDetFromGap
+from ntksym.symbolic.state import SQRT_DET, fan_in, g12, q11, q12, q22, t11, t12
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
 
 HERE = Path(__file__).parent
-CROSS_ARGS = (q11, q12, q22, t12, fan_in)
+CROSS_ARGS = (q11, q12, q22, t12, fan_in, g12)
 DIAG_ARGS = (q11, t11, fan_in)
 _SAFE_COMMENT = re.compile(r"[^A-Za-z0-9_ .,:;=+\-*/()\[\]<>']")
 
@@ -49,12 +52,16 @@ class ModuleWriter:
 
     # -- expressions -----------------------------------------------------------------------
     def function(self, name: str, args: tuple[sp.Symbol, ...], exprs: list[sp.Expr], doc: str,
-                 clamp_correlation: bool = False) -> None:
+                 clamp_correlation: bool = False, missing_gap: bool = False) -> None:
+        """Emit `def name(*args, hp)` returning `exprs` (and a final None where `missing_gap`)."""
         allowed = set(args) | set(self.hyper_symbols)
         for expr in exprs:
             stray = expr.free_symbols - allowed
             if stray:
                 raise CodegenError(f"{doc}: unexpected symbols {sorted(map(str, stray))} in {expr}")
+        uses_gap = g12 in args and any(e.has(g12) or e.has(SQRT_DET) for e in exprs)
+        if uses_gap:  # sqrt(det) from the carried gap, as one unit that cse cannot take apart
+            exprs = [e.xreplace({SQRT_DET: SqrtDetFromGap(q11, q22, g12)}) for e in exprs]
         # quadrature calls become names first: cse must not pull a lambda's body out of the lambda
         quadrature = (GaussianExpectation, GaussianExpectationDiag)
         calls = sorted(set().union(*(e.atoms(*quadrature) for e in exprs)), key=str)
@@ -65,6 +72,8 @@ class ModuleWriter:
         lines = [f"def {name}({', '.join(map(str, args))}, hp):", f"    # {comment_text(doc)}"]
         if clamp_correlation:  # rounding must not push |q12| past sqrt(q11 q22): keep the covariance valid
             lines.append("    q12 = _clamp_correlation(q11, q12, q22)")
+        if uses_gap:
+            lines += ["    if g12 is None:  # a spatial state carries no gap", "        g12 = _gap_of(q11, q12, q22)"]
         for sym, hp_name in sorted(self.hyper_symbols.items(), key=lambda kv: kv[1]):
             if sym in used:
                 lines.append(f"    {hp_name} = hp[{hp_name!r}]")
@@ -72,7 +81,8 @@ class ModuleWriter:
             lines.append(f"    {sym} = {self.printer.doprint(call)}")
         for sym, value in replacements:
             lines.append(f"    {sym} = {self.printer.doprint(value)}")
-        lines.append(f"    return ({', '.join(self.printer.doprint(e) for e in reduced)})")
+        returned = [self.printer.doprint(e) for e in reduced] + (["None"] if missing_gap else [])
+        lines.append(f"    return ({', '.join(returned)})")
         self.functions.append("\n".join(lines))
 
     # -- steps -------------------------------------------------------------------------------
@@ -105,7 +115,8 @@ class ModuleWriter:
         self.counter += 1
         doc = f"{step.path}: {step.label}"
         clamp = step.dual is not None and not step.dual.clamps_correlation
-        self.function(f"_cross_{k}", CROSS_ARGS, [step.nngp, step.ntk], doc, clamp_correlation=clamp)
+        cross = [step.nngp, step.ntk] + ([] if step.gap is None else [step.gap])
+        self.function(f"_cross_{k}", CROSS_ARGS, cross, doc, clamp_correlation=clamp, missing_gap=step.gap is None)
         self.function(f"_diag_{k}", DIAG_ARGS, [step.nngp_diag, step.ntk_diag], doc + " (same input)")
         width = "" if step.width is None else f", width={self.value(step.width)}"
         return f"{indent}s = {helper}(s, _cross_{k}, _diag_{k}, hp{width})  # {comment_text(doc, 70)}"
@@ -149,7 +160,7 @@ class ModuleWriter:
             "    same = x2 is None\n"
             "    x2 = x1 if same else jnp.asarray(x2, DTYPE)\n"
             "    hp = {k: jnp.asarray(v, DTYPE) for k, v in hp.items()}\n"
-            f"    q11, t11, q22, t22, q12, t12, _ = _propagate({self.inputs_call}, hp)\n"
+            f"    q11, t11, q22, t22, q12, t12 = _covariances(_propagate({self.inputs_call}, hp))\n"
             "    if same:\n"
             "        return _symmetric(q12, q11), _symmetric(t12, t11)\n"
             "    return q12, t12"

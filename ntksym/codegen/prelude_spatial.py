@@ -60,11 +60,11 @@ def _entrywise_full(state, cross, diag, hp, width=None):
     q11, t11, q22, t22, q12, t12, fan_in = state
     d11, d22 = _pixel_diagonal(q11, 1), _pixel_diagonal(q22, 1)
     first, second = _spread(d11[:, None], 2, False), _spread(d22[None, :], 2, True)
-    new_q12, new_t12 = cross(first, q12, second, t12, fan_in, hp)
+    new_q12, new_t12, _ = cross(first, q12, second, t12, fan_in, None, hp)
 
     def same_input(q, t):
         d, e = _pixel_diagonal(q, 1), _pixel_diagonal(t, 1)
-        off_q, off_t = cross(_spread(d, 1, False), q, _spread(d, 1, True), t, fan_in, hp)
+        off_q, off_t, _ = cross(_spread(d, 1, False), q, _spread(d, 1, True), t, fan_in, None, hp)
         on_q, on_t = diag(d, e, fan_in, hp)
         eye = _pixel_eye(d.shape[1:])
         on_q, on_t = jnp.broadcast_to(on_q, d.shape), jnp.broadcast_to(on_t, d.shape)

@@ -11,7 +11,6 @@ import sympy as sp
 from sympy.printing.numpy import JaxPrinter
 
 from ntksym.errors import CodegenError
-from ntksym.symbolic.state import SQRT_DET
 
 # Module prefixes in the generated text: `import jax.numpy as jnp`, `import jax.scipy.special as jsp`.
 _ALIASES = {"jax.numpy": "jnp", "jax.scipy.special": "jsp", "jax.lax": "lax"}
@@ -74,9 +73,16 @@ class KernelPrinter(JaxPrinter):
         return f"jnp.abs({self._print(expr.args[0])})"
 
     def _print_ClampedSqrt(self, expr):
-        if expr.args[0] == SQRT_DET.args[0]:  # sqrt(q11 q22 - q12^2): zero within rounding of it
-            return "_sqrt_det(q11, q12, q22)"
         return f"_clamped_sqrt({self._print(expr.args[0])})"
+
+    def _print_SqrtDetFromGap(self, expr):
+        return f"_sqrt_det_from_gap({', '.join(self._print(arg) for arg in expr.args)})"
+
+    def _print_AffineGap(self, expr):
+        return f"_affine_gap({', '.join(self._print(arg) for arg in expr.args)})"
+
+    def _print_ScaledSinMinusThetaCos(self, expr):
+        return f"_scaled_sin_minus_theta_cos({', '.join(self._print(arg) for arg in expr.args)})"
 
     def _print_SafeDiv(self, expr):
         return f"_safe_div({self._print(expr.args[0])}, {self._print(expr.args[1])})"

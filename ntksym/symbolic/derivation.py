@@ -94,7 +94,7 @@ def _derive_layer(layer: s.Layer, parameterization: str) -> Step:
     if isinstance(layer, s.Activation):
         dual = activation_dual(layer)
         return EntrywiseStep(layer.path, _activation_label(layer), dual.nngp, dual.ntk_factor * t12,
-                             dual.nngp_diag, dual.ntk_factor_diag * t11, dual=dual)
+                             dual.nngp_diag, dual.ntk_factor_diag * t11, dual=dual, gap=dual.nngp_gap)
     if isinstance(layer, s.Repeat):
         return RepeatStep(layer.path, to_sympy(layer.count), _derive_layers(layer.layers, parameterization))
     if isinstance(layer, s.Residual):

@@ -59,6 +59,9 @@ class Dual:
     source: str = ""  # the paper or derivation the formula comes from
     error: float | None = None  # stated error bound (relative) where not exact
     clamps_correlation: bool = False  # True where the formula itself is valid for any rounded q12 (angles)
+    # sqrt(nngp_diag(q11) nngp_diag(q22)) - nngp without cancellation, in q11, q22, g12, ANGLE (gap.py);
+    # None: the generated code recomputes the gap from the new covariances
+    nngp_gap: sp.Expr | None = None
 
     @property
     def is_closed_form(self) -> bool:

@@ -1,7 +1,9 @@
 """Canonical symbols of the kernel state and the numerically stable building blocks.
 
 For a pair of inputs (x, x'): q11 = Sigma(x, x), q22 = Sigma(x', x'), q12 = Sigma(x, x') are the NNGP
-entries and t11, t22, t12 the NTK entries. Diagonal (same-input) maps are written in q11 and t11.
+entries and t11, t22, t12 the NTK entries. g12 = sqrt(q11 q22) - q12 is the correlation gap, which the
+generated code carries instead of q12 so that deep kernels keep 1 - rho below machine epsilon (gap.py).
+Diagonal (same-input) maps are written in q11 and t11.
 `fan_in` is the previous layer's width, needed by the standard parameterization's NTK.
 """
 
@@ -12,12 +14,12 @@ import sympy as sp
 q11, q22 = sp.symbols("q11 q22", positive=True)
 q12 = sp.Symbol("q12", real=True)
 t11, t12, t22 = sp.symbols("t11 t12 t22", real=True)
+g12 = sp.Symbol("g12", nonnegative=True)
 fan_in = sp.Symbol("fan_in", positive=True)
 
 # Gaussian integration variables for the dual E[phi(u) phi(v)].
 u, v = sp.symbols("u v", real=True)
 x = sp.Symbol("x", real=True)
-
 
 
 class ClampedSqrt(sp.Function):

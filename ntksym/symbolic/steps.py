@@ -1,7 +1,8 @@
 """What a derivation is made of: one step per layer, repeats and residual blocks nest.
 
-An `EntrywiseStep` maps each pair's state (q11, q12, q22, t12) to new cross values (q12', t12') and
-each input's own (q11, t11) to (q11', t11'): every layer of a fully-connected network is of this kind.
+An `EntrywiseStep` maps each pair's state (q11, q12, q22, t12, g12) to new cross values (q12', t12', and
+g12' where it has a rule) and each input's own (q11, t11) to (q11', t11'): every layer of a
+fully-connected network is of this kind.
 A `SpatialStep` (conv, avg_pool, global_avg_pool, flatten) acts on pixel-by-pixel covariances; on a
 spatial state the entrywise steps act pixel pair by pixel pair (docs/architectures.md).
 """
@@ -25,6 +26,7 @@ class EntrywiseStep:
     ntk_diag: sp.Expr  # t11'
     width: sp.Expr | None = None  # the fan_in of the next layer, where this layer sets one
     dual: Dual | None = field(default=None, compare=False)  # for activations: how it was derived
+    gap: sp.Expr | None = None  # the new correlation gap g12' where the layer has a stable rule (gap.py)
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,15 @@ if DTYPE == "float64":
 
 
 # Helpers shared by every generated kernel module (copied verbatim into each one, so the module
-# needs nothing but jax and numpy). State: (q11, t11, q22, t22, q12, t12, fan_in) with q11, t11 of
-# shape (n1,), q22, t22 of shape (n2,), q12, t12 of shape (n1, n2).
+# needs nothing but jax and numpy). State: (q11, t11, q22, t22, None, t12, fan_in, g12) with q11, t11 of
+# shape (n1,), q22, t22 of shape (n2,), t12, g12 of shape (n1, n2).
+#
+# g12 is the correlation gap sqrt(q11 q22) - q12 >= 0, carried instead of q12 because deep networks drive
+# the correlation towards 1: once 1 - rho is below machine epsilon, q12 no longer holds it, but g12
+# (a small number with its own exponent) does. q12 = sqrt(q11 q22) - g12, sqrt(det) =
+# sqrt(g12 (2 sqrt(q11 q22) - g12)) and the angles are computed from it. Spatial states
+# (prelude_spatial.py) carry q12 in place of None and no g12: (q11, t11, q22, t22, q12, t12, fan_in); their
+# layers pass g12 = None, and the gap is recomputed from q12 where a formula needs it (`_gap_of`).
 
 
 
@@ -37,16 +44,52 @@ def _clamped_sqrt(a):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, a, 1)), 0)
 
 
-def _sqrt_det(q11, q12, q22):
-    """sqrt(q11 q22 - q12^2), and exactly 0 when that is within rounding of 0 (relative 16 eps).
+def _gap_of(q11, q12, q22):
+    """sqrt(q11 q22) - q12 from the covariances themselves, and exactly 0 within rounding (8 eps relative).
 
-    For (nearly) identical inputs the difference is rounding noise of size eps q11 q22, whose square
-    root, sqrt(eps), would enter every angle-based kernel; the same inputs must give the same value as
-    the exact diagonal formulas, so that a Gram matrix of repeated inputs stays PSD to rounding."""
-    det = q11 * q22 - q12**2
-    tol = 16 * jnp.finfo(det.dtype).eps * jnp.abs(q11 * q22)
-    positive = det > tol
-    return jnp.where(positive, jnp.sqrt(jnp.where(positive, det, 1)), 0)
+    The fallback where no gap is carried. For (nearly) identical inputs the difference is rounding noise
+    of size eps sqrt(q11 q22), whose square root, sqrt(eps), would enter every angle-based kernel; the same
+    inputs must give the same value as the exact diagonal formulas, so a Gram matrix of repeated inputs
+    stays PSD to rounding."""
+    scale = _clamped_sqrt(q11) * _clamped_sqrt(q22)
+    gap = scale - q12
+    return jnp.where(gap > 8 * jnp.finfo(gap.dtype).eps * scale, gap, 0)
+
+
+def _sqrt_det_from_gap(q11, q22, g12):
+    """sqrt(q11 q22 - q12^2) = sqrt(g12 (2 sqrt(q11 q22) - g12)): no cancellation, however small g12 is."""
+    return _clamped_sqrt(g12 * (2 * _clamped_sqrt(q11) * _clamped_sqrt(q22) - g12))
+
+
+def _affine_gap(q11, q22, g12, a, c):
+    """The gap after q -> a q + c (a dense layer), without cancellation:
+    sqrt((a q11 + c)(a q22 + c)) - (a sqrt(q11 q22) + c) = a c (sqrt q11 - sqrt q22)^2 / D with
+    D = sqrt((a q11 + c)(a q22 + c)) + a sqrt(q11 q22) + c, so the new gap is that plus a g12.
+    sqrt q11 - sqrt q22 is taken as (q11 - q22) / (sqrt q11 + sqrt q22): exact subtraction of nearby
+    variances. Square roots are taken per input, not per pair."""
+    root11, root22 = _clamped_sqrt(q11), _clamped_sqrt(q22)
+    outer = _clamped_sqrt(a * q11 + c) * _clamped_sqrt(a * q22 + c) + a * root11 * root22 + c
+    return a * g12 + a * c * _safe_div((q11 - q22) ** 2, (root11 + root22) ** 2 * outer)
+
+
+def _scaled_sin_minus_theta_cos(theta, sqrt_det, q12, q11, q22):
+    """sqrt(q11 q22) (sin(theta) - theta cos(theta)) = sqrt(det) - theta q12, accurate to rounding also for
+    small theta, where it is ~ theta^3 / 3 and that difference cancels. Below theta = 1/4 the Taylor series
+    sum_k (-1)^(k+1) 2k theta^(2k+1) / (2k+1)!, 3 terms in float32 and 6 in float64 (first omitted term:
+    2e-8 and 2e-18 relative); above it the direct form (relative error <= 48 eps). Elementwise arithmetic
+    only: no sin or cos, which XLA:CPU does not vectorise as well."""
+    small = theta < 0.25
+    t = jnp.where(small, theta, 0)
+    tt = t * t
+    series = 0.0
+    for k in range(3 if theta.dtype == jnp.float32 else 6, 0, -1):
+        series = series * tt + (-1) ** (k + 1) * 2 * k / _factorial(2 * k + 1)
+    scale = _clamped_sqrt(q11) * _clamped_sqrt(q22)
+    return jnp.where(small, scale * series * tt * t, sqrt_det - theta * q12)
+
+
+def _factorial(n):
+    return 1 if n < 2 else n * _factorial(n - 1)
 
 
 def _safe_div(a, b):
@@ -56,21 +99,38 @@ def _safe_div(a, b):
 
 
 def _inputs(x1, x2):
-    """Sigma^0 = <x, x'> / d, Theta^0 = 0; fan_in = d."""
+    """Sigma^0 = <x, x'> / d, Theta^0 = 0; fan_in = d; the gap of Sigma^0."""
     x1 = x1.reshape(x1.shape[0], -1)
     x2 = x2.reshape(x2.shape[0], -1)
     d = x1.shape[-1]
     q11 = jnp.sum(x1 * x1, axis=-1) / d
     q22 = jnp.sum(x2 * x2, axis=-1) / d
     q12 = jnp.matmul(x1, x2.T, precision=lax.Precision.HIGHEST) / d
-    return (q11, jnp.zeros_like(q11), q22, jnp.zeros_like(q22), q12, jnp.zeros_like(q12),
-            jnp.asarray(d, x1.dtype))
+    return (q11, jnp.zeros_like(q11), q22, jnp.zeros_like(q22), None, jnp.zeros_like(q12),
+            jnp.asarray(d, x1.dtype), _gap_of(q11[:, None], q12, q22[None, :]))
+
+
+def _root_product(q11, q22):
+    """sqrt(q11 q22) for every pair, from one square root per input."""
+    return _clamped_sqrt(q11)[:, None] * _clamped_sqrt(q22)[None, :]
+
+
+def _covariances(state):
+    """(q11, t11, q22, t22, q12, t12) of a state, q12 recovered from the gap where one is carried."""
+    if len(state) == 7:
+        return state[:6]
+    q11, t11, q22, t22, _, t12, _, gap = state
+    return q11, t11, q22, t22, _root_product(q11, q22) - gap, t12
 
 
 def _entrywise(state, cross, diag, hp, width=None):
-    """Apply one layer: `cross` maps each pair's entries, `diag` each input's own variance."""
-    q11, t11, q22, t22, q12, t12, fan_in = state
-    new_q12, new_t12 = cross(q11[:, None], q12, q22[None, :], t12, fan_in, hp)
+    """Apply one layer: `cross` maps each pair's entries, `diag` each input's own variance.
+
+    `cross` returns the new gap too where its layer has a formula for it without cancellation, else None;
+    the gap is then recomputed from the new covariances. (Where q12' is not needed, XLA drops it.)"""
+    q11, t11, q22, t22, q12, t12, fan_in = _covariances(state) + (state[6],)
+    gap = state[7] if len(state) > 7 else None
+    new_q12, new_t12, new_gap = cross(q11[:, None], q12, q22[None, :], t12, fan_in, gap, hp)
     new_q11, new_t11 = diag(q11, t11, fan_in, hp)
     new_q22, new_t22 = diag(q22, t22, fan_in, hp)
     if width is not None:
@@ -78,13 +138,34 @@ def _entrywise(state, cross, diag, hp, width=None):
     like = (q11, t11, q22, t22, q12, t12)
     new = (new_q11, new_t11, new_q22, new_t22, new_q12, new_t12)
     # constants (e.g. a zero NTK factor) come back as scalars: give them the state's shape and dtype
-    return tuple(jnp.broadcast_to(n, o.shape).astype(o.dtype) for n, o in zip(new, like)) + (fan_in,)
+    new_q11, new_t11, new_q22, new_t22, new_q12, new_t12 = (
+        jnp.broadcast_to(n, o.shape).astype(o.dtype) for n, o in zip(new, like))
+    if gap is None:
+        return new_q11, new_t11, new_q22, new_t22, new_q12, new_t12, fan_in
+    if new_gap is None:
+        new_gap = _gap_of(new_q11[:, None], new_q12, new_q22[None, :])
+    new_gap = jnp.broadcast_to(jnp.maximum(new_gap, 0), gap.shape).astype(gap.dtype)
+    return new_q11, new_t11, new_q22, new_t22, None, new_t12, fan_in, new_gap
 
 
 def _residual_sum(skip, block, scale):
-    """y = x + scale * block(x), branches independent: kernels add, the block's scaled by scale^2."""
-    summed = tuple(a + scale**2 * b for a, b in zip(skip[:6], block[:6]))
-    return summed + (block[6],)
+    """y = x + scale * block(x), branches independent: kernels add, the block's scaled by scale^2.
+
+    The gap of the sum, without cancellation (Cauchy-Schwarz, a = skip, b = block, c = scale^2):
+    g = g_a + c g_b + c (q11a q22b - q11b q22a)^2 / ((sqrt(q11a q22b) + sqrt(q11b q22a))^2 D),
+    D = sqrt(q11 q22) + sqrt(q11a q22a) + c sqrt(q11b q22b) for the summed q11, q22."""
+    c = scale**2
+    if len(skip) == 7:
+        return tuple(a + c * b for a, b in zip(skip[:6], block[:6])) + (block[6],)
+    q11, t11, q22, t22 = (a + c * b for a, b in zip(skip[:4], block[:4]))
+    t12 = skip[5] + c * block[5]
+    q11a, q22a = skip[0][:, None], skip[2][None, :]
+    q11b, q22b = block[0][:, None], block[2][None, :]
+    cross_ab, cross_ba = q11a * q22b, q11b * q22a
+    outer = _root_product(q11, q22) + _root_product(skip[0], skip[2]) + c * _root_product(block[0], block[2])
+    spread = _safe_div((cross_ab - cross_ba) ** 2,
+                       (_clamped_sqrt(cross_ab) + _clamped_sqrt(cross_ba)) ** 2 * outer)
+    return q11, t11, q22, t22, None, t12, block[6], skip[7] + c * block[7] + c * spread
 
 
 def _clamp_correlation(q11, q12, q22):
@@ -140,13 +221,16 @@ def _atan2(y, x):
     return jnp.where(y < 0, -angle, angle)
 
 
-def _cross_1(q11, q12, q22, t12, fan_in, hp):
+def _cross_1(q11, q12, q22, t12, fan_in, g12, hp):
     # layers[0].repeat.layers[0].dense: dense(w_std=sigma_w, b_std=sigma_b)
+    if g12 is None:  # a spatial state carries no gap
+        g12 = _gap_of(q11, q12, q22)
     sigma_b = hp['sigma_b']
     sigma_w = hp['sigma_w']
-    _x0 = sigma_w**2
-    _x1 = _x0*q12 + sigma_b**2
-    return (_x1, _x0*t12 + _x1)
+    _x0 = sigma_b**2
+    _x1 = sigma_w**2
+    _x2 = _x0 + _x1*q12
+    return (_x2, _x1*t12 + _x2, _affine_gap(q11, q22, g12, _x1, _x0))
 
 
 def _diag_1(q11, t11, fan_in, hp):
@@ -158,12 +242,15 @@ def _diag_1(q11, t11, fan_in, hp):
     return (_x1, _x0*t11 + _x1)
 
 
-def _cross_2(q11, q12, q22, t12, fan_in, hp):
+def _cross_2(q11, q12, q22, t12, fan_in, g12, hp):
     # layers[0].repeat.layers[1].activation: relu
-    _x0 = _sqrt_det(q11, q12, q22)
-    _x1 = jnp.pi - _atan2(_x0, q12)
-    _x2 = (1/2)/jnp.pi
-    return (_x2*(_x0 + _x1*q12), _x1*_x2*t12)
+    if g12 is None:  # a spatial state carries no gap
+        g12 = _gap_of(q11, q12, q22)
+    _x0 = _sqrt_det_from_gap(q11, q22, g12)
+    _x1 = _atan2(_x0, q12)
+    _x2 = jnp.pi - _x1
+    _x3 = (1/2)/jnp.pi
+    return (_x3*(_x0 + _x2*q12), _x2*_x3*t12, -_x3*_scaled_sin_minus_theta_cos(_x1, _x0, q12, q11, q22) + (1/2)*g12)
 
 
 def _diag_2(q11, t11, fan_in, hp):
@@ -171,9 +258,11 @@ def _diag_2(q11, t11, fan_in, hp):
     return ((1/2)*q11, (1/2)*t11)
 
 
-def _cross_3(q11, q12, q22, t12, fan_in, hp):
+def _cross_3(q11, q12, q22, t12, fan_in, g12, hp):
     # layers[1].dense: dense(w_std=1.0, b_std=0.0)
-    return (q12, q12 + t12)
+    if g12 is None:  # a spatial state carries no gap
+        g12 = _gap_of(q11, q12, q22)
+    return (q12, q12 + t12, g12)
 
 
 def _diag_3(q11, t11, fan_in, hp):
@@ -198,7 +287,7 @@ def _kernel(x1, x2, hp):
     same = x2 is None
     x2 = x1 if same else jnp.asarray(x2, DTYPE)
     hp = {k: jnp.asarray(v, DTYPE) for k, v in hp.items()}
-    q11, t11, q22, t22, q12, t12, _ = _propagate(_inputs(x1, x2), hp)
+    q11, t11, q22, t22, q12, t12 = _covariances(_propagate(_inputs(x1, x2), hp))
     if same:
         return _symmetric(q12, q11), _symmetric(t12, t11)
     return q12, t12
