@@ -69,6 +69,10 @@ def _affine_gap(q11, q22, g12, a, c):
     variances. Square roots are taken per input, not per pair."""
     root11, root22 = _clamped_sqrt(q11), _clamped_sqrt(q22)
     outer = _clamped_sqrt(a * q11 + c) * _clamped_sqrt(a * q22 + c) + a * root11 * root22 + c
+    if isinstance(c, float) and c > 0:  # a bias given as a number: outer >= c > 0, and the denominator
+        # is below the smallest normal number only where the numerator is 0 too (a max is cheaper than a where)
+        denominator = jnp.maximum((root11 + root22) ** 2 * outer, jnp.finfo(outer.dtype).tiny)
+        return a * g12 + a * c * (q11 - q22) ** 2 / denominator
     return a * g12 + a * c * _safe_div((q11 - q22) ** 2, (root11 + root22) ** 2 * outer)
 
 
@@ -78,14 +82,12 @@ def _scaled_sin_minus_theta_cos(theta, sqrt_det, q12, q11, q22):
     sum_k (-1)^(k+1) 2k theta^(2k+1) / (2k+1)!, 3 terms in float32 and 6 in float64 (first omitted term:
     2e-8 and 2e-18 relative); above it the direct form (relative error <= 48 eps). Elementwise arithmetic
     only: no sin or cos, which XLA:CPU does not vectorise as well."""
-    small = theta < 0.25
-    t = jnp.where(small, theta, 0)
-    tt = t * t
+    tt = theta * theta  # theta is in [0, pi]: the series is finite, if unused, above 1/4
     series = 0.0
     for k in range(3 if theta.dtype == jnp.float32 else 6, 0, -1):
         series = series * tt + (-1) ** (k + 1) * 2 * k / _factorial(2 * k + 1)
     scale = _clamped_sqrt(q11) * _clamped_sqrt(q22)
-    return jnp.where(small, scale * series * tt * t, sqrt_det - theta * q12)
+    return jnp.where(theta < 0.25, scale * series * tt * theta, sqrt_det - theta * q12)
 
 
 def _factorial(n):
