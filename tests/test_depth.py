@@ -36,6 +36,15 @@ def _expect(f, q):
     )[0]
 
 
+def _expect_pair(f, q, c):
+    """E[f(u) f(v)] for (u, v) of variance q and correlation c, by 2-D quadrature."""
+    s = math.sqrt(1 - c * c)
+    return dblquad(
+        lambda z2, z1: f(np.sqrt(q) * z1) * f(np.sqrt(q) * (c * z1 + s * z2)) * _gauss(z1) * _gauss(z2),
+        -10, 10, -10, 10, epsabs=1e-12, epsrel=1e-11,
+    )[0]
+
+
 def _sech2(x):
     return 1 / np.cosh(np.clip(x, -300, 300)) ** 2
 
@@ -60,30 +69,9 @@ def test_tanh_chaotic_c_star_is_a_fixed_point_of_the_scipy_correlation_map():
     w2, b2 = 4.0, 0.09
     fp = _mlp("tanh", 2.0, 0.3).fixed_points()
     q, c = fp.q_star, fp.c_star
-    s = math.sqrt(1 - c * c)
-    pair = dblquad(
-        lambda z2, z1: (
-            np.tanh(np.sqrt(q) * z1) * np.tanh(np.sqrt(q) * (c * z1 + s * z2)) * _gauss(z1) * _gauss(z2)
-        ),
-        -10,
-        10,
-        -10,
-        10,
-        epsabs=1e-12,
-        epsrel=1e-11,
-    )[0]
+    pair = _expect_pair(np.tanh, q, c)
     assert (w2 * pair + b2) / q == pytest.approx(c, abs=1e-9)
-    dpair = dblquad(
-        lambda z2, z1: (
-            _sech2(np.sqrt(q) * z1) * _sech2(np.sqrt(q) * (c * z1 + s * z2)) * _gauss(z1) * _gauss(z2)
-        ),
-        -10,
-        10,
-        -10,
-        10,
-        epsabs=1e-12,
-        epsrel=1e-11,
-    )[0]
+    dpair = _expect_pair(_sech2, q, c)
     assert fp.chi_c == pytest.approx(w2 * dpair, rel=1e-8)
     assert 0 < c < 1
 

@@ -20,6 +20,11 @@ def _clamped_sqrt(a):
     return jnp.where(positive, jnp.sqrt(jnp.where(positive, a, 1)), 0)
 
 
+def _root_product(q11, q22):
+    """sqrt(q11 q22) for every pair, from one square root per input (q11 of shape (n1, 1), q22 of (1, n2))."""
+    return _clamped_sqrt(q11) * _clamped_sqrt(q22)
+
+
 def _gap_of(q11, q12, q22):
     """sqrt(q11 q22) - q12 from the covariances themselves, and exactly 0 within rounding (8 eps relative).
 
@@ -27,14 +32,14 @@ def _gap_of(q11, q12, q22):
     of size eps sqrt(q11 q22), whose square root, sqrt(eps), would enter every angle-based kernel; the same
     inputs must give the same value as the exact diagonal formulas, so a Gram matrix of repeated inputs
     stays PSD to rounding."""
-    scale = _clamped_sqrt(q11) * _clamped_sqrt(q22)
+    scale = _root_product(q11, q22)
     gap = scale - q12
     return jnp.where(gap > 8 * jnp.finfo(gap.dtype).eps * scale, gap, 0)
 
 
 def _sqrt_det_from_gap(q11, q22, g12):
     """sqrt(q11 q22 - q12^2) = sqrt(g12 (2 sqrt(q11 q22) - g12)): no cancellation, however small g12 is."""
-    return _clamped_sqrt(g12 * (2 * _clamped_sqrt(q11) * _clamped_sqrt(q22) - g12))
+    return _clamped_sqrt(g12 * (2 * _root_product(q11, q22) - g12))
 
 
 def _affine_gap(q11, q22, g12, a, c):
@@ -62,7 +67,7 @@ def _scaled_sin_minus_theta_cos(theta, sqrt_det, q12, q11, q22):
     series = 0.0
     for k in range(3 if theta.dtype == jnp.float32 else 6, 0, -1):
         series = series * tt + (-1) ** (k + 1) * 2 * k / _factorial(2 * k + 1)
-    scale = _clamped_sqrt(q11) * _clamped_sqrt(q22)
+    scale = _root_product(q11, q22)
     return jnp.where(theta < 0.25, scale * series * tt * theta, sqrt_det - theta * q12)
 
 
@@ -88,17 +93,12 @@ def _inputs(x1, x2):
             jnp.asarray(d, x1.dtype), _gap_of(q11[:, None], q12, q22[None, :]))
 
 
-def _root_product(q11, q22):
-    """sqrt(q11 q22) for every pair, from one square root per input."""
-    return _clamped_sqrt(q11)[:, None] * _clamped_sqrt(q22)[None, :]
-
-
 def _covariances(state):
     """(q11, t11, q22, t22, q12, t12) of a state, q12 recovered from the gap where one is carried."""
     if len(state) == 7:
         return state[:6]
     q11, t11, q22, t22, _, t12, _, gap = state
-    return q11, t11, q22, t22, _root_product(q11, q22) - gap, t12
+    return q11, t11, q22, t22, _root_product(q11[:, None], q22[None, :]) - gap, t12
 
 
 def _entrywise(state, cross, diag, hp, width=None):
@@ -140,7 +140,8 @@ def _residual_sum(skip, block, scale):
     q11a, q22a = skip[0][:, None], skip[2][None, :]
     q11b, q22b = block[0][:, None], block[2][None, :]
     cross_ab, cross_ba = q11a * q22b, q11b * q22a
-    outer = _root_product(q11, q22) + _root_product(skip[0], skip[2]) + c * _root_product(block[0], block[2])
+    outer = (_root_product(q11[:, None], q22[None, :]) + _root_product(q11a, q22a)
+             + c * _root_product(q11b, q22b))
     spread = _safe_div((cross_ab - cross_ba) ** 2,
                        (_clamped_sqrt(cross_ab) + _clamped_sqrt(cross_ba)) ** 2 * outer)
     return q11, t11, q22, t22, None, t12, block[6], skip[7] + c * block[7] + c * spread
