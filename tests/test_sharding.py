@@ -16,7 +16,7 @@ SCRIPT = textwrap.dedent('''
     import jax
     import numpy as np
     import ntksym
-    from ntksym.runtime.sharding import sharded_functions
+    from ntksym.runtime.sharding import sharded_function
 
     text = """ntksym: 1
     name: relu-sharding
@@ -47,7 +47,7 @@ SCRIPT = textwrap.dedent('''
                 "tiled": rel(tiled, untiled), "sharded_vs_untiled": rel(sharded, untiled),
                 "sharded_vs_tiled": rel(sharded, tiled), "automatic": rel(automatic, untiled)}
     errors = {f"{dtype} {label}": value for (dtype, label), value in errors.items()}
-    cross, _ = sharded_functions(lambda a, b: model.module.kernel(a, b), jax.devices())
+    cross = sharded_function(lambda a, b: model.module.kernel_with_diagonals(a, b), jax.devices())
     stacked = np.stack([x1[:8]] * 8)
     placed = {str(s.device) for s in cross(stacked, stacked)[0].addressable_shards}
     print(json.dumps({"devices": jax.device_count(), "placed_on": len(placed), "errors": errors}))

@@ -144,7 +144,8 @@ class ModuleWriter:
             "import jax\nimport jax.numpy as jnp\nimport jax.scipy.special as jsp\nimport numpy as np\nfrom jax import lax",
             f"SPEC_NAME = {spec.name!r}\nSPEC_SHA256 = {spec.sha256!r}\nNTKSYM_VERSION = {__version__!r}\n"
             f"SPEC_DESCRIPTION = {spec.description!r}\nPARAMETERIZATION = {spec.parameterization!r}\n"
-            f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}",
+            f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}\n"
+            f"FLOATS_PER_PAIR = {self.floats_per_pair()}  # numbers held per pair of inputs and per kernel",
             'if DTYPE == "float64":\n    jax.config.update("jax_enable_x64", True)',
             prelude_source("prelude.py"),
             *self.extra_preludes(),
@@ -166,6 +167,21 @@ class ModuleWriter:
             "    return q12, t12"
         )
         parts.append(
+            "@jax.jit\n"
+            "def _kernel_with_diagonals(x1, x2, hp):\n"
+            "    x1, x2 = jnp.asarray(x1, DTYPE), jnp.asarray(x2, DTYPE)\n"
+            "    hp = {k: jnp.asarray(v, DTYPE) for k, v in hp.items()}\n"
+            f"    q11, t11, q22, t22, q12, t12 = _covariances(_propagate({self.inputs_call}, hp))\n"
+            "    return q12, t12, q11, t11"
+        )
+        parts.append(
+            f"def kernel_with_diagonals(x1, x2{', *' if hyper else ''}{kwargs}):\n"
+            '    """(nngp, ntk) of x1 by x2, each (n1, n2), and the same-input (nngp, ntk) of x1, each (n1,).\n\n'
+            "    One compiled program serves every block of a tiled kernel: a block on the diagonal is x1 by\n"
+            '    itself, its diagonal replaced by the exact same-input values and its lower triangle mirrored."""\n'
+            f"    return _kernel_with_diagonals(x1, x2, {{{hp_dict}}})"
+        )
+        parts.append(
             f"def kernel(x1, x2=None{', *' if hyper else ''}{kwargs}):\n"
             '    """(nngp, ntk) of the infinite-width network, each of shape (n1, n2); x2=None means x1.\n\n'
             "    Hyperparameters are traced arguments: changing them does not recompile, and jax.grad\n"
@@ -180,6 +196,10 @@ class ModuleWriter:
 
     def extra_preludes(self) -> list[str]:
         return []
+
+    def floats_per_pair(self) -> int:
+        """Numbers the state holds per pair of inputs and per kernel at its widest: sizes the blocks."""
+        return 1
 
     def all_expressions(self):
         def walk(steps):

@@ -38,6 +38,9 @@ class SpatialModuleWriter(ModuleWriter):
 
     inputs_call = property(lambda self: f"_spatial_inputs(x1, x2, full={self.full})")
 
+    def floats_per_pair(self) -> int:
+        return self.plan.floats_per_pair
+
     def extra_preludes(self) -> list[str]:
         mode = f"# the spatial state's layout (prelude_spatial.py)\nSPATIAL_MODE = {self.plan.mode!r}"
         return [mode, prelude_source("prelude_spatial.py")]

@@ -73,14 +73,14 @@ class CompiledModel:
         check_pair(a, b)
 
         def pair(p, q):
-            return self.module.kernel(p, q, **hyperparameters)
+            return self.module.kernel_with_diagonals(p, q, **hyperparameters)
 
         # identical inputs get identical rows and columns (not a cross formula at correlation 1, where
         # rounding is amplified to sqrt(eps) and a Gram matrix of repeated inputs loses its PSD-ness)
         a, rows = unique_rows(a) if out is None else (a, None)
         b, cols = (None, None) if b is None else (unique_rows(b) if out is None else (b, None))
         nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
-                                     devices=devices)
+                                     devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR)
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
             nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))

@@ -6,8 +6,17 @@ import numpy as np
 
 from ntksym.runtime.output import make_sink
 from ntksym.runtime.sharding import local_devices, process_share, run_sharded
-from ntksym.runtime.tiled import Pair, Progress, TileWriter, block_limit, block_size, blocks_of, run_tiles
-from ntksym.runtime.tiles import auto_tile_size, check_tile_size, even_split, plan
+from ntksym.runtime.tiled import (
+    Pair,
+    Progress,
+    TileWriter,
+    block_kernels,
+    block_limit,
+    block_size,
+    blocks_of,
+    run_tiles,
+)
+from ntksym.runtime.tiles import Tile, auto_tile_size, check_tile_size, even_split, plan
 
 
 def sides(n1: int, n2: int, symmetric: bool, limit: int) -> tuple[int, int]:
@@ -25,8 +34,10 @@ def evaluate(
     progress: Progress | None = None,
     out=None,
     devices=None,
+    floats_per_pair: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a)."""
+    """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a); `floats_per_pair` (the numbers
+    the kernel's state holds per pair of inputs) sizes the blocks."""
     x1 = np.ascontiguousarray(a, dtype)
     x2 = x1 if b is None else np.ascontiguousarray(b, dtype)
     symmetric = b is None
@@ -34,15 +45,14 @@ def evaluate(
     devices = local_devices() if devices is None else list(devices)
     explicit = check_tile_size(tile_size)
     limit = explicit or auto_tile_size(np.dtype(dtype).itemsize, devices[0])
-    if explicit is None and out is None and len(devices) == 1 and max(n1, n2) <= block_limit(devices[0]):
-        nngp, ntk = pair(x1, None if symmetric else x2)
-        nngp, ntk = np.asarray(nngp), np.asarray(ntk)
-        if symmetric:  # XLA may fuse K and K.T differently: mirror on the host for exact symmetry
-            nngp, ntk = (np.triu(k) + np.triu(k, 1).T for k in (nngp, ntk))
+    one_block = max(n1, n2) <= block_limit(devices[0], floats_per_pair)
+    if explicit is None and out is None and len(devices) == 1 and one_block:
+        whole = Tile(0, n1, 0, n2, diagonal=symmetric, mirror=False)
+        nngp, ntk = block_kernels(whole, pair(x1, x2))
         return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
     tile_sides = sides(n1, n2, symmetric, limit)
     tiles = process_share(plan(n1, n2, *tile_sides, symmetric))
-    side = block_size(min(tile_sides), devices[0])
+    side = block_size(min(tile_sides), devices[0], floats_per_pair)
     total = sum(len(blocks_of(tile, side)) for tile in tiles)
     sink = make_sink(out, (n1, n2), dtype)
     writer = TileWriter(sink, dtype, total, progress)

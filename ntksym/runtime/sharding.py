@@ -35,15 +35,14 @@ def process_share(tiles: list[Tile]) -> list[Tile]:
     return tiles if count == 1 else tiles[jax.process_index() :: count]
 
 
-def sharded_functions(pair: Pair, devices: list):
-    """(cross, diag): jitted functions of stacked blocks, split over `devices` along the first axis."""
+def sharded_function(pair: Pair, devices: list):
+    """`pair` of stacked blocks, jitted and split over `devices` along the first axis."""
     mesh = Mesh(np.asarray(devices), (AXIS,))
     spec = PartitionSpec(AXIS)
     cross = shard_map(
         jax.vmap(lambda a, b: tuple(pair(a, b))), mesh=mesh, in_specs=(spec, spec), out_specs=spec
     )
-    diag = shard_map(jax.vmap(lambda a: tuple(pair(a, None))), mesh=mesh, in_specs=spec, out_specs=spec)
-    return jax.jit(cross), jax.jit(diag)
+    return jax.jit(cross)
 
 
 def run_sharded(
@@ -57,7 +56,7 @@ def run_sharded(
 ) -> None:
     """Per tile, batches of len(devices) blocks of one kind (on the diagonal or not), the last batch
     padded by repetition; one batch in flight while the previous one is copied to the host."""
-    cross, diag = sharded_functions(pair, devices)
+    cross = sharded_function(pair, devices)
     count = len(devices)
     for tile in tiles:
         a_all, b_all = x1[tile.r0 : tile.r1], x2[tile.c0 : tile.c1]
@@ -70,10 +69,8 @@ def run_sharded(
                 batch = group[start : start + count]
                 filled = batch + [batch[0]] * (count - len(batch))
                 a = np.stack([pad_rows(a_all[t.r0 : t.r1], side) for t in filled])
-                if on_diagonal:
-                    results = diag(a)
-                else:
-                    results = cross(a, np.stack([pad_rows(b_all[t.c0 : t.c1], side) for t in filled]))
+                b = a if on_diagonal else np.stack([pad_rows(b_all[t.c0 : t.c1], side) for t in filled])
+                results = cross(a, b)
                 if pending is not None:
                     flush(*pending, writer)
                 pending = (batch, results)

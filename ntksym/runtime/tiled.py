@@ -6,11 +6,13 @@ does not fuse a layer's whole elementwise graph into one loop on CPU (an expensi
 materialised), so blocks of 256 x 256 entries keep those intermediates in the L2 cache, several times
 faster than one pass over a large array. (A `lax.map` over blocks inside one call was tried: XLA then
 copies the stacked outputs on every iteration.) On a tile on the diagonal (x2 is x1) only the blocks on
-and above its diagonal are computed, those on it with x2=None (exact same-input values); the rest are
-mirrored.
+and above its diagonal are computed; the rest are mirrored.
 
-`pair(a, b)` is the generated kernel (b=None: x2 is a). Tiles are padded to one shape by repeating a
-real row (never zeros, which some kernels divide by), so each kind of block compiles once.
+`pair(a, b)` is the generated `kernel_with_diagonals`: (nngp, ntk) of a by b and a's same-input
+(nngp, ntk). Every block, on the diagonal or not, is one call of it, so a kernel compiles one program
+(compiling a spatial kernel takes seconds); a block on the diagonal (b is a) gets a's exact same-input
+values on its diagonal and its upper triangle mirrored (`symmetric_block`). Tiles are padded to one shape
+by repeating a real row (never zeros, which some kernels divide by).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 
 from ntksym.runtime.tiles import Tile, plan
 
-Pair = Callable[[np.ndarray, np.ndarray | None], tuple]
+Pair = Callable[[np.ndarray, np.ndarray], tuple]
 Progress = Callable[[int, int], None]
 
 
@@ -33,14 +35,36 @@ def pad_rows(x: np.ndarray, rows: int) -> np.ndarray:
     return np.concatenate([x, np.broadcast_to(x[:1], (rows - x.shape[0], *x.shape[1:]))])
 
 
-def block_limit(device) -> int:
-    """Cache-sized blocks on CPU; accelerators stream large arrays well: blocks up to 2048 there."""
-    return 256 if device is None or device.platform == "cpu" else 2048
+CPU_BLOCK_FLOATS = 256 * 256  # per kernel and block: a layer's intermediates stay in the L2 cache
+ACCELERATOR_BLOCK_FLOATS = 2048 * 2048
 
 
-def block_size(side: int, device) -> int:
+def block_limit(device, floats_per_pair: int = 1) -> int:
+    """The largest block side: cache-sized blocks on CPU (256 x 256 pairs of a fully-connected kernel,
+    fewer pairs where each holds a pixel covariance); accelerators stream large arrays well."""
+    budget = CPU_BLOCK_FLOATS if device is None or device.platform == "cpu" else ACCELERATOR_BLOCK_FLOATS
+    return max(1, min(2048, math.isqrt(budget // max(1, floats_per_pair))))
+
+
+def block_size(side: int, device, floats_per_pair: int = 1) -> int:
     """The block side that splits `side` into near-equal parts no larger than `block_limit`."""
-    return math.ceil(side / math.ceil(side / block_limit(device)))
+    return math.ceil(side / math.ceil(side / block_limit(device, floats_per_pair)))
+
+
+def symmetric_block(k: np.ndarray, diagonal: np.ndarray) -> np.ndarray:
+    """K(a, a) from a's block against itself: the upper triangle mirrored (exactly symmetric: a selection,
+    no arithmetic), the diagonal the exact same-input values."""
+    out = np.triu(k) + np.triu(k, 1).T
+    np.fill_diagonal(out, diagonal)
+    return out
+
+
+def block_kernels(block: Tile, results: Sequence) -> list[np.ndarray]:
+    """(nngp, ntk) of one block on the host from `pair`'s (nngp, ntk, nngp_diag, ntk_diag)."""
+    host = [np.asarray(result) for result in results]
+    if block.diagonal:
+        return [symmetric_block(host[0], host[2]), symmetric_block(host[1], host[3])]
+    return host[:2]
 
 
 class TileWriter:
@@ -59,8 +83,8 @@ class TileWriter:
     def block(self, block: Tile, results: Sequence) -> None:
         """`block` in the tile's own coordinates; results padded to the block shape."""
         h, w = block.r1 - block.r0, block.c1 - block.c0
-        for buffer, result in zip(self.buffers, results, strict=True):
-            values = np.asarray(result)[:h, :w]
+        for buffer, result in zip(self.buffers, block_kernels(block, results), strict=True):
+            values = result[:h, :w]
             buffer[block.r0 : block.r1, block.c0 : block.c1] = values
             if block.mirror:
                 buffer[block.c0 : block.c1, block.r0 : block.r1] = values.T
@@ -92,7 +116,7 @@ def run_tiles(
         a_all, b_all = x1[tile.r0 : tile.r1], x2[tile.c0 : tile.c1]
         for block in blocks_of(tile, side):
             a = pad_rows(a_all[block.r0 : block.r1], side)
-            result = pair(a, None) if block.diagonal else pair(a, pad_rows(b_all[block.c0 : block.c1], side))
+            result = pair(a, a if block.diagonal else pad_rows(b_all[block.c0 : block.c1], side))
             if pending is not None:
                 pending[0](pending[1], pending[2])
             if writer.tile is not tile:
