@@ -60,29 +60,50 @@ def _pixel_eye(dims):
     return mask
 
 
+def _stack(state):
+    """The q's and the t's of a spatial state each as one array, its leading axis running over x1's inputs,
+    x2's inputs, then the pairs (row-major): a layer is then one pass and one compiled loop, not three."""
+    q11, t11, q22, t22, q12, t12, _ = state
+    pixels = q11.shape[1:]
+
+    def stack(a11, a22, a12):
+        return jnp.concatenate([a11, a22, a12.reshape((-1,) + pixels)])
+
+    return stack(q11, q22, q12), stack(t11, t22, t12)
+
+
+def _unstack(q, t, n1, n2, fan_in):
+    """Inverse of `_stack` for x1 of n1 and x2 of n2 inputs: the state (q11, t11, q22, t22, q12, t12, fan_in)."""
+    out = []
+    for a in (q, t):
+        pixels = a.shape[1:]
+        out.append((a[:n1], a[n1 : n1 + n2], a[n1 + n2 :].reshape((n1, n2) + pixels)))
+    (q11, q22, q12), (t11, t22, t12) = out
+    return q11, t11, q22, t22, q12, t12, fan_in
+
+
 def _entrywise_full(state, cross, diag, hp, width=None):
     """An entrywise layer on every pixel pair, variances from the pixel diagonals; exact forms on them."""
     q11, t11, q22, t22, q12, t12, fan_in = state
+    n1, n2 = q11.shape[0], q22.shape[0]
     d11, d22 = _pixel_diagonal(q11, 1), _pixel_diagonal(q22, 1)
-    first, second = _spread(d11[:, None], 2, False), _spread(d22[None, :], 2, True)
-    new_q12, new_t12, _ = cross(first, q12, second, t12, fan_in, None, hp)
-
-    def same_input(q, t):
-        d, e = _pixel_diagonal(q, 1), _pixel_diagonal(t, 1)
-        off_q, off_t, _ = cross(_spread(d, 1, False), q, _spread(d, 1, True), t, fan_in, None, hp)
-        on_q, on_t = diag(d, e, fan_in, hp)
-        eye = _pixel_eye(d.shape[1:])
-        on_q, on_t = jnp.broadcast_to(on_q, d.shape), jnp.broadcast_to(on_t, d.shape)
-        return jnp.where(eye, _spread(on_q, 1, False), off_q), jnp.where(eye, _spread(on_t, 1, False), off_t)
-
-    new_q11, new_t11 = same_input(q11, t11)
-    new_q22, new_t22 = same_input(q22, t22)
+    d_self = jnp.concatenate([d11, d22])
+    first = jnp.concatenate([d_self, jnp.repeat(d11, n2, axis=0)])  # the first input's pixel variances
+    second = jnp.concatenate([d_self, jnp.tile(d22, (n1,) + (1,) * (d22.ndim - 1))])
+    q, t = _stack(state)
+    new_q, new_t, _ = cross(_spread(first, 1, False), q, _spread(second, 1, True), t, fan_in, None, hp)
+    # constants (e.g. a zero NTK factor) come back as scalars: give them the state's shape and dtype
+    new_q, new_t = (jnp.broadcast_to(a, q.shape).astype(q.dtype) for a in (new_q, new_t))
+    # same-input entries on the pixel diagonal: the exact same-input forms
+    on_q, on_t = diag(d_self, jnp.concatenate([_pixel_diagonal(t11, 1), _pixel_diagonal(t22, 1)]), fan_in, hp)
+    on_q, on_t = (_spread(jnp.broadcast_to(a, d_self.shape), 1, False) for a in (on_q, on_t))
+    eye = _pixel_eye(d_self.shape[1:])
+    count = n1 + n2
+    new_q = jnp.concatenate([jnp.where(eye, on_q, new_q[:count]), new_q[count:]])
+    new_t = jnp.concatenate([jnp.where(eye, on_t, new_t[:count]), new_t[count:]])
     if width is not None:
         fan_in = jnp.asarray(width, fan_in.dtype)
-    like = (q11, t11, q22, t22, q12, t12)
-    new = (new_q11, new_t11, new_q22, new_t22, new_q12, new_t12)
-    shaped = (jnp.broadcast_to(n, o.shape).astype(o.dtype) for n, o in zip(new, like, strict=True))
-    return tuple(shaped) + (fan_in,)
+    return _unstack(new_q, new_t, n1, n2, fan_in)
 
 
 def _same_pads(n, k, s):
@@ -165,16 +186,13 @@ def _map_state(state, fn):
 def _conv(state, affine, hp, full, window, stride, padding, width=None):
     """Conv: the patch average, then the dense affine map with fan_in = channels * filter size."""
     average = _patch_average_full if full else _patch_average_diagonal
-    averaged = _map_state(state, lambda a, b: average(a, b, window, stride, padding))
-    q11, t11, q22, t22, q12, t12, fan_in = averaged
-    patch_fan_in = fan_in * np.prod(window)
-    new = []
-    for q, t in ((q11, t11), (q22, t22), (q12, t12)):
-        new_q, new_t = affine(q, t, patch_fan_in, hp)
-        new += [jnp.broadcast_to(new_q, q.shape).astype(q.dtype),
-                jnp.broadcast_to(new_t, t.shape).astype(t.dtype)]
-    fan_in = fan_in if width is None else jnp.asarray(width, fan_in.dtype)
-    return (new[0], new[1], new[2], new[3], new[4], new[5], fan_in)
+    q, t = _stack(state)
+    averaged = average(jnp.concatenate([q, t]), 1, window, stride, padding)
+    q, t = averaged[: q.shape[0]], averaged[q.shape[0] :]
+    patch_fan_in = state[6] * np.prod(window)
+    new_q, new_t = (jnp.broadcast_to(a, q.shape).astype(q.dtype) for a in affine(q, t, patch_fan_in, hp))
+    fan_in = state[6] if width is None else jnp.asarray(width, state[6].dtype)
+    return _unstack(new_q, new_t, state[0].shape[0], state[2].shape[0], fan_in)
 
 
 def _avg_pool(state, window, stride, padding):
