@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,8 +31,15 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/python -m ruff check ntksym cli tests benchmarks examples tools
 
+# The benchmark matrix (ntksym vs neural-tangents, one run; neural-tangents gets its own venv on first use)
 bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,data]"
+	$(BIN)/python benchmarks/bench_matrix.py
 	$(BIN)/python benchmarks/run_all.py
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,data]"
+	$(BIN)/python benchmarks/bench_matrix.py --quick
 
 clean:
 	rm -rf build .pytest_cache

@@ -48,6 +48,7 @@ class Workload:
     inputs: str  # "normal:N:D" or "digits:N" (8x8x1 images) or "digits-flat:N" (64 features)
     dtype: str
     exact: str  # "ntksym64" or "tanh-quadrature"
+    per_entry: bool = False  # also report the steady time per distinct kernel entry
 
 
 def mlp_spec(name: str, depth: int, activation: str, w_std: float, b_std: float, input_dim: int) -> str:
@@ -101,6 +102,20 @@ NT_CNN_GAP = ("[stax.Conv(64, (3, 3), padding='SAME', W_std=2**0.5, b_std=0.05),
               "stax.Conv(64, (3, 3), (2, 2), padding='SAME', W_std=2**0.5, b_std=0.05), stax.Relu(), "
               "stax.Conv(64, (3, 3), padding='SAME', W_std=2**0.5, b_std=0.05), stax.Relu(), "
               "stax.GlobalAvgPool(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
+CNN_GAP_32 = """\
+ntksym: 1
+name: bench-cnn-gap-32
+input_shape: [32, 32, 3]
+layers:
+  - repeat: 21
+    layers:
+      - conv: {filter: [3, 3], channels: 128, w_std: 1.4142135623730951, b_std: 0.05}
+      - activation: relu
+  - global_avg_pool
+  - dense: {width: 1, w_std: 1.0, b_std: 0.0}
+"""
+NT_CNN_GAP_32 = ("[stax.Conv(128, (3, 3), padding='SAME', W_std=2**0.5, b_std=0.05), stax.Relu()] * 21 "
+                 "+ [stax.GlobalAvgPool(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
 TANH_W, TANH_B = 1.3266499161421599, 0.22360679774997896  # sigma_w^2 = 1.76, sigma_b^2 = 0.05
 
 
@@ -123,14 +138,16 @@ def workloads(quick: bool) -> list[Workload]:
                  "float64", "ntksym64"),
         Workload(f"CNN + global_avg_pool, {n_cnn} digits 8x8, float64", CNN_GAP, NT_CNN_GAP, f"digits:{n_cnn}",
                  "float64", "ntksym64"),
-    ]
+    ] + ([] if quick else [
+        Workload("CNN-GAP 21 layers 3x3, 3 images 32x32x3, float32 (6 entries)", CNN_GAP_32, NT_CNN_GAP_32,
+                 "images:3:32:32:3", "float32", "ntksym64", per_entry=True),
+    ])
 
 
 def make_inputs(kind: str) -> np.ndarray:
     name, *sizes = kind.split(":")
-    if name == "normal":
-        n, d = map(int, sizes)
-        return np.random.default_rng(0).normal(size=(n, d))
+    if name in ("normal", "images"):
+        return np.random.default_rng(0).normal(size=tuple(map(int, sizes)))
     from sklearn.datasets import load_digits
 
     n = int(sizes[0])
@@ -265,6 +282,11 @@ def kernel_row(work: Workload, tmp: Path, timeout: float) -> dict:
                      base, timeout)
     nngp, ntk = exact_kernels(work, x)
     row = {"workload": work.name, "ntksym": ours, "neural_tangents": theirs}
+    if work.per_entry:
+        entries = len(x) * (len(x) + 1) // 2
+        for result in (ours, theirs):
+            if "steady" in result:
+                result["per_entry"] = result["steady"] / entries
     for who, path in (("ntksym", tmp / "ours.npz"), ("neural_tangents", tmp / "nt.npz")):
         if "error" not in row[who]:
             k = np.load(path)
@@ -287,7 +309,10 @@ def external_rows(quick: bool) -> list[dict]:
 def fmt_time(result: dict, key: str) -> str:
     if "first" not in result:
         return result.get("error", "-") if key == "first" else "-"
-    return f"{result[key]:.2f} s"
+    text = f"{result[key]:.2f} s"
+    if key == "steady" and "per_entry" in result:
+        text += f" ({1000 * result['per_entry']:.0f} ms/entry)"
+    return text
 
 
 def fmt_error(result: dict) -> str:

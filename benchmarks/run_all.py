@@ -1,5 +1,5 @@
-"""Run every benchmarks/bench_*.py's main(), one after another (`make bench`); a missing or failing one
-is reported and skipped."""
+"""Run every benchmarks/bench_*.py's main() but the matrix's, one after another (`make bench`, after
+`bench_matrix.py`); a missing or failing one is reported and skipped."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ ORDER = ["bench_kernel", "bench_depth", "bench_expressions", "bench_empirical", 
 
 
 def scripts() -> list[Path]:
-    found = {path.stem: path for path in sorted(HERE.glob("bench_*.py"))}
+    found = {path.stem: path for path in sorted(HERE.glob("bench_*.py")) if path.stem != "bench_matrix"}
     ordered = [found.pop(name) for name in ORDER if name in found]
     return ordered + list(found.values())
 
