@@ -23,6 +23,7 @@ import argparse
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -294,6 +295,50 @@ def kernel_row(work: Workload, tmp: Path, timeout: float) -> dict:
     return row
 
 
+ELEMENTWISE = {"add", "subtract", "multiply", "divide", "sqrt", "rsqrt", "maximum", "minimum", "abs", "negate",
+               "select", "compare", "exponential", "log", "and", "or", "xor", "not", "clamp", "floor", "sign"}
+
+
+def relu_operations_per_pair_and_layer(spec: str, side: int = 256) -> int:
+    """Elementwise operations XLA runs per pair of inputs in one repeat of the ReLU block (dense + relu,
+    NNGP and NTK together): counted in the optimised HLO of the loop body of a (side x side) block, every
+    arithmetic, compare and select on a (side, side) array counting one."""
+    import ntksym
+
+    module = ntksym.compile(ntksym.parse_spec(spec), dtype="float32").module
+    x = np.zeros((side, 64), np.float32)
+    hlo = module._kernel_with_diagonals.lower(x, x, {}).compile().as_text()
+    pattern = re.compile(rf"= \w+\[{side},{side}\]\S* ([\w-]+)\(")
+    return sum(1 for line in hlo.splitlines()
+               if "while/body" in line and (m := pattern.search(line)) and m.group(1) in ELEMENTWISE)
+
+
+def peak_flops(dtype: str) -> tuple[float, str]:
+    """Floating-point peak of this machine's CPUs: cores x clock x SIMD lanes x 2 (FMA) x 2 FMA pipes."""
+    cores = os.cpu_count() or 1
+    text = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    mhz = max((float(v) for v in re.findall(r"cpu MHz\s*:\s*([0-9.]+)", text)), default=2000.0)
+    width = 512 if "avx512f" in text else 256 if "avx2" in text else 128
+    lanes = width // (32 if dtype == "float32" else 64)
+    return cores * mhz * 1e6 * lanes * 2 * 2, f"{cores} cores x {mhz:.0f} MHz x {lanes} lanes x 2 (FMA) x 2 pipes"
+
+
+def relu_rate_line(rows: list[dict], quick: bool) -> str:
+    row = next((r for r in rows if r["workload"].startswith("relu MLP depth 10")), None)
+    if row is None or "steady" not in row["ntksym"]:
+        return ""
+    n, side = (1000 if quick else 4000), 256
+    blocks_per_side = -(-n // side)
+    block = -(-n // blocks_per_side)
+    pairs = blocks_per_side * (blocks_per_side + 1) // 2 * block**2  # the blocks on and above the diagonal
+    ops = relu_operations_per_pair_and_layer(workloads(quick)[0].spec, block)
+    rate = ops * pairs * 10 / row["ntksym"]["steady"]
+    peak, how = peak_flops("float32")
+    return (f"ReLU MLP depth 10: {ops} elementwise operations per pair per layer (NNGP + NTK), {pairs:,} pairs "
+            f"computed: {rate / 1e9:.1f} G operations/s, {100 * rate / peak:.0f}% of the float32 peak "
+            f"{peak / 1e9:.0f} GFLOP/s ({how})")
+
+
 def external_rows(quick: bool) -> list[dict]:
     """Rows from the other benchmark files that define `matrix_rows(quick)`."""
     rows = []
@@ -356,6 +401,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"\nbenchmark matrix ({'quick' if args.quick else 'full'}), {time.perf_counter() - start:.0f} s in all; "
           "ratio = neural-tangents / ntksym (above 1: ntksym is faster)\n")
     print(table(rows))
+    line = relu_rate_line(rows, args.quick)
+    if line:
+        print("\n" + line)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
