@@ -63,8 +63,7 @@ def _trace(t, **static):
     import jax
 
     rng = np.random.default_rng(6)
-    x = rng.normal(size=(110, 8))
-    k = np.tanh(x @ x.T / 8) + 0.1
+    k = _gaussian_kernel(rng.normal(size=(110, 8)))
     args = _core_args(k[:100, :100], k[100:, :100], k[:100, :100], k[100:, :100], k[100:, 100:],
                       rng.normal(size=(100, 2)), t)
     return jax.make_jaxpr(lambda *a: core._dyn_core_impl(*a, **static))(*args).jaxpr
@@ -125,10 +124,15 @@ def test_a_singular_train_kernel_falls_back_to_the_pseudo_inverse(model):
     np.testing.assert_allclose(q.train_mean[0, :, 0], v * (v @ np.ones(4)), rtol=1e-10)
 
 
+def _gaussian_kernel(x):
+    """A positive definite kernel matrix (Gaussian plus a constant), stand-in for an NTK."""
+    sq = np.sum(x**2, axis=1)
+    return np.exp(-(sq[:, None] + sq[None] - 2 * x @ x.T) / (2 * x.shape[1])) + 0.1
+
+
 def test_lanczos_gives_the_largest_eigenvalue_from_below():
     rng = np.random.default_rng(3)
-    x = rng.normal(size=(300, 16))
-    k = np.tanh(x @ x.T / 16) + 0.1  # positive definite, n > 64: Lanczos, not eigvalsh
+    k = _gaussian_kernel(rng.normal(size=(300, 16)))  # n > 64: Lanczos, not eigvalsh
     want = np.linalg.eigvalsh(k)[-1]
     got = float(core._dyn_lanczos_max(k))
     assert got <= want * (1 + 1e-14) and got == pytest.approx(want, rel=1e-12)
@@ -137,9 +141,9 @@ def test_lanczos_gives_the_largest_eigenvalue_from_below():
 
 def test_infinite_time_alone_for_a_larger_kernel_matches_the_eigh_path():
     rng = np.random.default_rng(4)
-    x = rng.normal(size=(240, 16))
-    k = np.tanh(x @ x.T / 16) + 0.1
+    k = _gaussian_kernel(rng.normal(size=(240, 16)))
     dd, td, tt, y = k[:200, :200], k[200:, :200], k[200:, 200:], rng.normal(size=(200, 3))
+    assert np.linalg.eigvalsh(dd)[0] > 1e-3  # positive definite: the Cholesky branch
     blocks = {"nngp_train_train": dd, "nngp_test_train": td, "nngp_test_test": tt, "diag_reg": 1e-3}
     limit = ntksym.predict_from_kernels(dd, td, y, [np.inf], **blocks)
     eigen = ntksym.predict_from_kernels(dd, td, y, [1.0, np.inf], **blocks)
