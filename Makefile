@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+# small sizes only (under 5 minutes): predictions vs neural-tangents at n = 1000
+bench-quick: $(STAMP)
+	$(BIN)/python benchmarks/bench_predict.py --quick
 
 clean:
 	rm -rf build .pytest_cache
