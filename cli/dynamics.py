@@ -43,7 +43,10 @@ def _array(data: dict[str, np.ndarray], key: str, what: str, path: Path) -> np.n
 
 
 AbsoluteOpt = Annotated[bool, typer.Option("--diag-reg-absolute", help="--diag-reg in absolute units.")]
-KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers) or nngp (readout only).")]
+KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers), nngp (readout only) or both "
+                                                         "(the two from one kernel evaluation; keys ntk_*, nngp_*).")]
+NoCovOpt = Annotated[bool, typer.Option("--no-cov", help="Means and losses only: skip the test-test kernel and "
+                                                         "the covariance.")]
 DiagRegOpt = Annotated[float, typer.Option("--diag-reg", help="Added to the train kernel's diagonal, times "
                                                              "its mean diagonal unless --diag-reg-absolute.")]
 
@@ -59,18 +62,22 @@ def dynamics(
     steps: Annotated[bool, typer.Option("--steps", help="Discrete GD: --t counts steps.")] = False,
     diag_reg: DiagRegOpt = 0.0,
     diag_reg_absolute: AbsoluteOpt = False,
+    no_cov: NoCovOpt = False,
     x64: X64Opt = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also write the loss curves as a PNG.")] = None,
 ) -> None:
     """Mean and covariance of the infinite ensemble trained by gradient descent (Lee et al. 2019).
 
     Example: ntksym dynamics specs/relu_mlp.yaml --train train.npz --test test.npz --t 0,1,10,inf -o pred.npz
+
+    --kernel both writes t and, for each kernel, ntk_mean, ntk_cov, ntk_train_loss, ntk_test_loss,
+    ntk_max_learning_rate (and nngp_*); --no-cov leaves out the covariance.
     """
     check_output(output, ".npz")
     if plot is not None:
         check_output(plot, ".png", "--plot")
-    if kernel not in ("ntk", "nngp"):
-        raise InputError(f"--kernel must be ntk or nngp, got {kernel!r}")
+    if kernel not in ("ntk", "nngp", "both"):
+        raise InputError(f"--kernel must be ntk, nngp or both, got {kernel!r}")
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise InputError(f"--learning-rate must be a positive finite number, got {learning_rate:g}")
     if not (math.isfinite(diag_reg) and diag_reg >= 0):
@@ -95,25 +102,43 @@ def dynamics(
         warnings.simplefilter("always", RuntimeWarning)
         result = predict(model, x_train, y_train, x_test, times, kernel=kernel, learning_rate=learning_rate,
                          discrete=steps, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute,
-                         y_test=y_test)
+                         y_test=y_test, cov=not no_cov)
+    parts = {"nngp": result.nngp, "ntk": result.ntk} if kernel == "both" else {kernel: result}
+    for part in parts.values():
+        _check_finite(part, learning_rate)
+    for warning in caught:
+        typer.echo(f"warning: {warning.message}", err=True)
+    arrays = {"t": times}
+    for name, part in parts.items():
+        arrays.update(_arrays(part, f"{name}_" if kernel == "both" else ""))
+    save_npz(output, **arrays)
+    for name, part in parts.items():
+        cov = "no covariance" if part.cov is None else f"cov {part.cov.shape}"
+        typer.echo(f"wrote {output}: {'' if kernel != 'both' else name + '_'}mean {part.mean.shape}, {cov} at "
+                   f"{len(times)} times ({name}, {model.dtype}); max stable learning rate "
+                   f"{part.max_learning_rate:.6g}")
+    for name, part in parts.items():
+        last = "; ".join(f"{which} loss {loss[-1]:.4g}" for which, loss in
+                         (("train", part.train_loss), ("test", part.test_loss)) if loss is not None)
+        typer.echo(f"at t = {times[-1]:g}: {last}" + (f" ({name})" if kernel == "both" else ""))
+    if plot is not None:
+        from ntksym.plots.dynamics import plot_loss_curves
+
+        label = "NTK and NNGP" if kernel == "both" else kernel.upper()
+        plot_loss_curves(result, plot, title=f"{loaded.name}: {label} dynamics", steps=steps)
+        typer.echo(f"wrote {plot}")
+
+
+def _check_finite(result, learning_rate: float) -> None:
+    """Overflowed predictions are an error, not a file of infinities."""
     if not (np.isfinite(result.mean).all() and (result.cov is None or np.isfinite(result.cov).all())):
         raise NumericalError(
             f"the predictions overflowed: gradient descent at --learning-rate {learning_rate:g} diverges "
             f"(the maximal stable rate is {result.max_learning_rate:.6g}); use a smaller --learning-rate")
-    for warning in caught:
-        typer.echo(f"warning: {warning.message}", err=True)
-    arrays = {"t": result.t, "mean": result.mean, "cov": result.cov, "train_loss": result.train_loss,
-              "max_learning_rate": np.asarray(result.max_learning_rate)}
-    if result.test_loss is not None:
-        arrays["test_loss"] = result.test_loss
-    save_npz(output, **arrays)
-    typer.echo(f"wrote {output}: mean {result.mean.shape}, cov {result.cov.shape} at {len(times)} times "
-               f"({kernel}, {model.dtype}); max stable learning rate {result.max_learning_rate:.6g}")
-    last = "; ".join(f"{name} loss {loss[-1]:.4g}" for name, loss in
-                     (("train", result.train_loss), ("test", result.test_loss)) if loss is not None)
-    typer.echo(f"at t = {times[-1]:g}: {last}")
-    if plot is not None:
-        from ntksym.plots.dynamics import plot_loss_curves
 
-        plot_loss_curves(result, plot, title=f"{loaded.name}: {kernel.upper()} dynamics", steps=steps)
-        typer.echo(f"wrote {plot}")
+
+def _arrays(result, prefix: str) -> dict[str, np.ndarray]:
+    """The output arrays of one kernel: mean, cov (unless --no-cov), losses, max_learning_rate."""
+    arrays = {"mean": result.mean, "cov": result.cov, "train_loss": result.train_loss,
+              "test_loss": result.test_loss, "max_learning_rate": np.asarray(result.max_learning_rate)}
+    return {prefix + key: value for key, value in arrays.items() if value is not None}

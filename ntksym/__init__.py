@@ -6,14 +6,15 @@
     model = ntksym.compile(spec)         # cached by spec hash, dtype and version
     k = model.kernel(x1, x2)             # k.nngp, k.ntk
     p = ntksym.predict(model, x_train, y_train, x_test, [0, 1, np.inf])   # p.mean, p.cov, p.train_loss
+    both = ntksym.predict(model, x_train, y_train, x_test, [np.inf], kernel="both")  # both.ntk, both.nngp
     report = ntksym.check(spec, widths=(64, 256, 1024))   # finite networks vs the theory
 """
 
+from ntksym import dynamics
 from ntksym._version import __version__
 from ntksym.compile import compile_spec as compile
+from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
 from ntksym.errors import CodegenError, DerivationError, InputError, NtksymError, NumericalError, SpecError
-from ntksym.runtime import dynamics
-from ntksym.runtime.dynamics import Prediction, predict
 from ntksym.runtime.kernel import CompiledModel, Kernel
 from ntksym.spec import Spec, load_spec, parse_spec
 from ntksym.symbolic.derivation import Derivation, derive
@@ -21,7 +22,7 @@ from ntksym.symbolic.derivation import Derivation, derive
 __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",
     "Kernel", "NtksymError", "SpecError", "DerivationError", "CodegenError", "InputError", "NumericalError",
-    "dynamics", "predict", "Prediction", "check", "CheckReport",
+    "dynamics", "predict", "predict_from_kernels", "Prediction", "Predictions", "check", "CheckReport",
 ]
 
 

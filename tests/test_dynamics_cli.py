@@ -69,7 +69,7 @@ def test_predictions_that_overflow_are_an_error_not_a_file_of_infinities(files):
      ({"test": {"x": np.ones((3, 5))}}, {}, "different example shapes"),
      ({}, {"t": "0,soon"}, "--t: 'soon' is not a number"),
      ({}, {"t": "0,-1"}, "--t: '-1' is not a time >= 0"),
-     ({}, {"kernel": "gp"}, "--kernel must be ntk or nngp"),
+     ({}, {"kernel": "gp"}, "--kernel must be ntk, nngp or both"),
      ({}, {"steps": "0,0.5"}, "must be whole numbers")],
 )
 def test_bad_inputs_exit_2_with_one_line(files, setup, extra, message):
@@ -86,3 +86,46 @@ def test_bad_inputs_exit_2_with_one_line(files, setup, extra, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert re.search(message, lines[0]), lines[0]
+
+
+def test_no_cov_writes_means_and_losses_only(files):
+    result = _invoke(files, "--no-cov")
+    assert result.exit_code == 0, result.output
+    with np.load(files / "pred.npz") as out:
+        assert sorted(out.files) == ["max_learning_rate", "mean", "t", "test_loss", "train_loss"]
+        assert out["mean"].shape == (5, 3, 1)
+    assert "no covariance" in result.stdout
+
+
+def test_kernel_both_writes_each_kernel_under_its_prefix(files):
+    result = _invoke(files, "--kernel", "both", "--plot", str(files / "both.png"))
+    assert result.exit_code == 0, result.output
+    with np.load(files / "pred.npz") as out:
+        keys = {f"{g}_{k}" for g in ("ntk", "nngp") for k in ("mean", "cov", "train_loss", "test_loss",
+                                                               "max_learning_rate")}
+        assert set(out.files) == keys | {"t"}
+        both = {key: out[key] for key in out.files}
+    for kernel in ("ntk", "nngp"):
+        assert _invoke(files, "--kernel", kernel).exit_code == 0
+        with np.load(files / "pred.npz") as single:
+            for key in ("mean", "cov", "train_loss", "test_loss", "max_learning_rate"):
+                np.testing.assert_allclose(both[f"{kernel}_{key}"], single[key], rtol=1e-13, atol=1e-300)
+    assert (files / "both.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_kernel_both_with_no_cov_leaves_out_both_covariances(files):
+    result = _invoke(files, "--kernel", "both", "--no-cov", t="inf")
+    assert result.exit_code == 0, result.output
+    with np.load(files / "pred.npz") as out:
+        assert "ntk_cov" not in out.files and "nngp_cov" not in out.files
+        assert out["ntk_mean"].shape == out["nngp_mean"].shape == (1, 3, 1)
+
+
+@pytest.mark.parametrize(("extra", "message"), [(["--kernel", "Both"], "--kernel must be ntk, nngp or both, got 'Both'"),
+                                                (["--no-cov=yes"], "--no-cov")])
+def test_bad_new_options_exit_2_with_one_line(files, extra, message):
+    result = _invoke(files, *extra)
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines
+    assert not (files / "pred.npz").exists()

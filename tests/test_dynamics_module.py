@@ -78,3 +78,26 @@ def test_standalone_module_predicts_like_the_runtime(tmp_path):
     np.testing.assert_allclose(got["train_loss"], want.train_loss, rtol=1e-12)
     assert float(got["max_rate"]) == pytest.approx(want.max_learning_rate, rel=1e-12)
     assert not bool(got["diverges"])
+
+
+def test_module_predicts_both_kernels_and_skips_the_covariance(tmp_path):
+    import importlib.util
+
+    path = tmp_path / "dyn_both.py"
+    path.write_text(emit_module(ntksym.derive(_spec()), "float64"))
+    loader = importlib.util.spec_from_file_location("dyn_both", path)
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    rng = np.random.default_rng(8)
+    x_train, y_train, x_test = rng.normal(size=(7, 3)), rng.normal(size=(7, 2)), rng.normal(size=(4, 3))
+    both = module.predict(x_train, y_train, x_test, [1.0, np.inf], kernel="both", diag_reg=1e-4)
+    want = ntksym.predict(ntksym.compile(_spec(), dtype="float64"), x_train, y_train, x_test, [1.0, np.inf],
+                          kernel="both", diag_reg=1e-4)
+    for kernel in ("ntk", "nngp"):
+        assert both[kernel]["kernel"] == kernel
+        np.testing.assert_allclose(both[kernel]["mean"], getattr(want, kernel).mean, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(both[kernel]["cov"], getattr(want, kernel).cov, rtol=1e-12, atol=1e-14)
+    for options in ({"cov": False}, {"compute_cov": False}):
+        out = module.predict(x_train, y_train, x_test, [np.inf], diag_reg=1e-4, **options)
+        assert out["cov"] is None
+        np.testing.assert_allclose(out["mean"][0], want.ntk.mean[-1], rtol=1e-10, atol=1e-14)

@@ -8,7 +8,10 @@
 #   g_t(lam) = (1 - E_t(lam)) / lam, written with expm1 / log1p so that g_t -> eta t / N as lam -> 0.
 # Mean on x: Theta(x, X) V g_t V^T Y. Covariance (NTK): K(x,x') + A K A^T - A K(X,x') - K(x,X) A^T with
 # A = Theta(x, X) V g_t V^T; readout only (NNGP, Theta = K): K(x,x') - K(x,X) V g_t (1 + E_t) V^T K(X,x').
-# t = inf: a Cholesky solve of Theta_reg, or the pseudo-inverse when Theta_reg is numerically singular.
+# Cost: with any finite time, one eigh of Theta_reg serves every time, mean and covariance (t = inf among
+# them: its pseudo-inverse). When every time is inf, no eigh: a Cholesky solve of Theta_reg (lambda_max by
+# Lanczos, or eigvalsh for discrete GD), and the eigh-based pseudo-inverse only where Theta_reg is
+# numerically singular, chosen by `lax.cond` so that it runs only then.
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -37,33 +40,79 @@ def _dyn_factors(lam, t, rate, discrete):
     return s * phi, jnp.exp(-z)
 
 
-def _dyn_eigen(p_test, p_train, vy, q_test, kd_eig, k_tt, g, e, nngp, with_cov):
-    """Means (T, m, k), (T, n, k) and covariance (T, m, m) from g, E in the eigenbasis (see the top)."""
+def _dyn_pinv_factors(lam, lam_max):
+    """(g, E), each (1, n), at t = inf: the pseudo-inverse, eigenvalues below n eps lam_max counting as zero.
+
+    Those directions are never learnt (E = 1, g = 0); every other one is learnt fully (E = 0, g = 1 / lam).
+    """
+    cut = lam.shape[0] * jnp.finfo(lam.dtype).eps * lam_max
+    kept = lam > cut
+    return jnp.where(kept, 1 / jnp.where(kept, lam, 1.0), 0.0)[None], jnp.where(kept, 0.0, 1.0)[None]
+
+
+def _dyn_cov_in_eigenbasis(times, m, n):
+    """Whether V^T K(X, X) V (two n^3 products, once) is cheaper than A = W V^T (an m n^2 product per time)."""
+    return times * m >= 2 * n
+
+
+def _dyn_ntk_cov(w, v, k_dd, k_td, k_tt):
+    """K(x,x') + A K A^T - A K(X,x') - K(x,X) A^T, each (T, m, m), from w = A V (T, m, n) and K the NNGP."""
+    times, m, n = w.shape
+    if _dyn_cov_in_eigenbasis(times, m, n):
+        q_test = jnp.matmul(k_td, v, precision=_DYN_HI)  # K(x, X) V
+        kd_eig = jnp.matmul(v.T, jnp.matmul(k_dd, v, precision=_DYN_HI), precision=_DYN_HI)
+        cross = jnp.einsum("tmi,li->tml", w, q_test, precision=_DYN_HI)  # A K(X, x')
+        quad = jnp.matmul(jnp.matmul(w, kd_eig, precision=_DYN_HI), jnp.swapaxes(w, 1, 2), precision=_DYN_HI)
+    else:
+        a = jnp.matmul(w, v.T, precision=_DYN_HI)  # A in the original basis, (T, m, n)
+        cross = jnp.einsum("tmi,li->tml", a, k_td, precision=_DYN_HI)
+        quad = jnp.matmul(jnp.matmul(a, k_dd, precision=_DYN_HI), jnp.swapaxes(a, 1, 2), precision=_DYN_HI)
+    return k_tt - cross - jnp.swapaxes(cross, 1, 2) + quad
+
+
+def _dyn_eigen(lam_dd, v, theta_td, k_dd, k_td, k_tt, y, g, e, nngp, with_cov):
+    """Means (T, m, k), (T, n, k) and covariance (T, m, m) from g, E in the eigenbasis V (see the top).
+
+    lam_dd: the eigenvalues of the unregularised train kernel in that basis (Theta(X, X) V = V diag(lam_dd)),
+    so the train mean costs no n^3 product.
+    """
+    vy = jnp.matmul(v.T, y, precision=_DYN_HI)
+    p_test = jnp.matmul(theta_td, v, precision=_DYN_HI)  # Theta(x, X) V
     mean = jnp.einsum("mi,ti,ik->tmk", p_test, g, vy, precision=_DYN_HI)
-    train = jnp.einsum("ni,ti,ik->tnk", p_train, g, vy, precision=_DYN_HI)
+    train = jnp.einsum("ni,ti,ik->tnk", v, lam_dd[None] * g, vy, precision=_DYN_HI)
     if not with_cov:
         return mean, train, None
     if nngp:
         cov = k_tt - jnp.einsum("mi,ti,li->tml", p_test, g * (1 + e), p_test, precision=_DYN_HI)
     else:
-        w = p_test[None] * g[:, None, :]  # A V, (T, m, n)
-        cross = jnp.einsum("tmi,li->tml", w, q_test, precision=_DYN_HI)  # A K(X, x')
-        quad = jnp.matmul(jnp.matmul(w, kd_eig, precision=_DYN_HI), jnp.swapaxes(w, 1, 2), precision=_DYN_HI)
-        cov = k_tt - cross - jnp.swapaxes(cross, 1, 2) + quad
+        cov = _dyn_ntk_cov(p_test[None] * g[:, None, :], v, k_dd, k_td, k_tt)
     return mean, train, (cov + jnp.swapaxes(cov, 1, 2)) / 2
 
 
-def _dyn_cholesky(theta_reg, theta_dd, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov):
-    """The t = inf limit by a Cholesky solve of Theta_reg (NaN where Theta_reg is not positive definite)."""
-    chol = lax.linalg.cholesky(theta_reg)
+def _dyn_eigh(theta_reg, scale):
+    """(clamped eigenvalues of Theta_reg, eigenvalues of Theta = Theta_reg - scale I, eigenvectors)."""
+    lam, v = jnp.linalg.eigh(theta_reg)
+    return jnp.maximum(lam, 0.0), lam - scale, v  # the kernel is positive semi-definite: negatives are rounding
+
+
+def _dyn_pinv_limit(theta_reg, scale, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov):
+    """The t = inf limit (m, k), (n, k), (m, m) by the pseudo-inverse: for a numerically singular Theta_reg."""
+    lam, lam_dd, v = _dyn_eigh(theta_reg, scale)
+    g, e = _dyn_pinv_factors(lam, jnp.max(lam))
+    mean, train, cov = _dyn_eigen(lam_dd, v, theta_td, k_dd, k_td, k_tt, y, g, e, nngp, with_cov)
+    return mean[0], train[0], None if cov is None else cov[0]
+
+
+def _dyn_cholesky_limit(chol, theta_dd, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov):
+    """The t = inf limit (m, k), (n, k), (m, m) by solves with the Cholesky factor of Theta_reg."""
 
     def solve(b):
         z = lax.linalg.triangular_solve(chol, b, left_side=True, lower=True)
         return lax.linalg.triangular_solve(chol, z, left_side=True, lower=True, transpose_a=True)
 
     alpha = solve(y)
-    mean = jnp.matmul(theta_td, alpha, precision=_DYN_HI)[None]
-    train = jnp.matmul(theta_dd, alpha, precision=_DYN_HI)[None]
+    mean = jnp.matmul(theta_td, alpha, precision=_DYN_HI)
+    train = jnp.matmul(theta_dd, alpha, precision=_DYN_HI)
     if not with_cov:
         return mean, train, None
     b = solve(theta_td.T)  # Theta_reg^-1 Theta(X, x), (n, m)
@@ -73,55 +122,103 @@ def _dyn_cholesky(theta_reg, theta_dd, theta_td, k_dd, k_td, k_tt, y, nngp, with
         cross = jnp.matmul(b.T, k_td.T, precision=_DYN_HI)
         quad = jnp.matmul(b.T, jnp.matmul(k_dd, b, precision=_DYN_HI), precision=_DYN_HI)
         cov = k_tt - cross - cross.T + quad
-    return mean, train, ((cov + cov.T) / 2)[None]
+    return mean, train, (cov + cov.T) / 2
+
+
+def _dyn_lanczos_max(a, steps=32):
+    """lambda_max of a symmetric positive semi-definite `a` by Lanczos with full reorthogonalisation.
+
+    A Ritz value: never above lambda_max; `steps` products with `a` (no n^3 work). Kernel matrices have a
+    well separated top eigenvalue, and 32 steps give it to rounding; small matrices get eigvalsh.
+    """
+    n = a.shape[0]
+    if n <= 2 * steps:
+        return jnp.linalg.eigvalsh(a)[-1]
+    tiny = jnp.finfo(a.dtype).eps * jnp.trace(a)  # |w| below this: an invariant subspace was found
+    q0 = jax.random.normal(jax.random.PRNGKey(0), (n,), a.dtype) + 1  # + 1: the constant mode of kernels
+    basis = jnp.zeros((steps + 1, n), a.dtype).at[0].set(q0 / jnp.linalg.norm(q0))
+
+    def step(j, carry):
+        basis, alpha, beta = carry
+        w = jnp.matmul(a, basis[j], precision=_DYN_HI)
+        alpha = alpha.at[j].set(jnp.dot(basis[j], w, precision=_DYN_HI))
+        for _ in range(2):  # Gram-Schmidt twice: orthogonal to rounding
+            w = w - jnp.matmul(basis.T, jnp.matmul(basis, w, precision=_DYN_HI), precision=_DYN_HI)
+        norm = jnp.linalg.norm(w)
+        q = jnp.where(norm > tiny, w / jnp.where(norm > tiny, norm, 1.0), 0.0)
+        return basis.at[j + 1].set(q), alpha, beta.at[j].set(jnp.where(norm > tiny, norm, 0.0))
+
+    zeros = jnp.zeros((steps,), a.dtype)
+    _, alpha, beta = lax.fori_loop(0, steps, step, (basis, zeros, zeros))
+    tri = jnp.diag(alpha) + jnp.diag(beta[:-1], 1) + jnp.diag(beta[:-1], -1)
+    return jnp.maximum(jnp.linalg.eigvalsh(tri)[-1], 0.0)
+
+
+def _dyn_smallest_bound(chol, steps=8):
+    """An upper bound on lambda_min of L L^T by inverse iteration with the Cholesky factor L (NaN if L is)."""
+    n = chol.shape[0]
+    z = jax.random.normal(jax.random.PRNGKey(1), (n, 1), chol.dtype)
+
+    def step(_, z):
+        z = z / jnp.linalg.norm(z)
+        z = lax.linalg.triangular_solve(chol, z, left_side=True, lower=True)
+        return lax.linalg.triangular_solve(chol, z, left_side=True, lower=True, transpose_a=True)
+
+    z = lax.fori_loop(0, steps, step, z / jnp.linalg.norm(z))  # (L L^T)^-steps z0, normalised at each step
+    return 1 / jnp.linalg.norm(step(0, z))  # 1 / |(L L^T)^-1 z| with |z| = 1: at least lambda_min
+
+
+def _dyn_limit(theta_reg, theta_dd, scale, theta_td, k_dd, k_td, k_tt, y, lam_max, nngp, with_cov):
+    """The t = inf limit by Cholesky alone; the pseudo-inverse (one eigh) only if Theta_reg is singular.
+
+    Singular: the Cholesky factor is not finite, or inverse iteration finds an eigenvalue at or below
+    n eps lam_max (the cut of `_dyn_pinv_factors`). `lax.cond` runs one branch, so the eigh runs only then.
+    """
+    chol = lax.linalg.cholesky(theta_reg)
+    cut = theta_reg.shape[0] * jnp.finfo(theta_reg.dtype).eps * lam_max
+    regular = jnp.all(jnp.isfinite(chol)) & (_dyn_smallest_bound(chol) > cut)
+    return lax.cond(regular,
+                    lambda: _dyn_cholesky_limit(chol, theta_dd, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov),
+                    lambda: _dyn_pinv_limit(theta_reg, scale, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov))
+
+
+def _dyn_finite(theta_reg, scale, theta_td, k_dd, k_td, k_tt, y, t, rate, nngp, discrete, with_cov):
+    """Every time from one eigendecomposition; t = inf entries by its pseudo-inverse. Also lambda_max."""
+    lam, lam_dd, v = _dyn_eigh(theta_reg, scale)
+    lam_max = jnp.max(lam)
+    finite = jnp.isfinite(t)[:, None]
+    g, e = _dyn_factors(lam, jnp.where(finite[:, 0], t, 0.0), rate, discrete)
+    g_inf, e_inf = _dyn_pinv_factors(lam, lam_max)
+    g, e = jnp.where(finite, g, g_inf), jnp.where(finite, e, e_inf)
+    return _dyn_eigen(lam_dd, v, theta_td, k_dd, k_td, k_tt, y, g, e, nngp, with_cov), lam_max
 
 
 def _dyn_core_impl(theta_dd, theta_td, k_dd, k_td, k_tt, y, t, learning_rate, diag_reg,
-                   absolute, nngp, discrete, with_cov):
-    """Mean (T, m, k), train mean (T, n, k), covariance (T, m, m) or None, and the maximal stable rate."""
+                   absolute, nngp, discrete, with_cov, all_infinite=False):
+    """Mean (T, m, k), train mean (T, n, k), covariance (T, m, m) or None, and the maximal stable rate.
+
+    all_infinite (every t is inf): Cholesky alone, lambda_max by Lanczos (gradient flow) or eigvalsh
+    (discrete GD, whose divergence test needs it exactly); otherwise one eigh serves every time.
+    """
     n = theta_dd.shape[0]
     size = y.shape[0] * y.shape[1]
     scale = diag_reg if absolute else diag_reg * jnp.trace(theta_dd) / n
     theta_reg = theta_dd + scale * jnp.eye(n, dtype=theta_dd.dtype)
-    lam, v = jnp.linalg.eigh(theta_reg)  # one eigendecomposition serves every finite time
-    lam = jnp.maximum(lam, 0.0)  # the kernel is positive semi-definite; negatives are rounding
-    lam_max = jnp.max(lam)
-    rate = learning_rate / size
+    if all_infinite:
+        lam_max = jnp.linalg.eigvalsh(theta_reg)[-1] if discrete else _dyn_lanczos_max(theta_reg)
+        limit = _dyn_limit(theta_reg, theta_dd, scale, theta_td, k_dd, k_td, k_tt, y, lam_max, nngp, with_cov)
+        out = [None if a is None else jnp.broadcast_to(a, t.shape + a.shape) for a in limit]
+    else:
+        out, lam_max = _dyn_finite(theta_reg, scale, theta_td, k_dd, k_td, k_tt, y, t,
+                                   learning_rate / size, nngp, discrete, with_cov)
     max_rate = jnp.where(lam_max > 0, 2 * size / jnp.where(lam_max > 0, lam_max, 1.0), jnp.inf)
-    vy = jnp.matmul(v.T, y, precision=_DYN_HI)
-    p_test = jnp.matmul(theta_td, v, precision=_DYN_HI)
-    p_train = jnp.matmul(theta_dd, v, precision=_DYN_HI)
-    q_test = kd_eig = None
-    if with_cov and not nngp:
-        q_test = jnp.matmul(k_td, v, precision=_DYN_HI)
-        kd_eig = jnp.matmul(v.T, jnp.matmul(k_dd, v, precision=_DYN_HI), precision=_DYN_HI)
-    finite = jnp.isfinite(t)
-    g, e = _dyn_factors(lam, jnp.where(finite, t, 0.0), rate, discrete)
-    out = _dyn_eigen(p_test, p_train, vy, q_test, kd_eig, k_tt, g, e, nngp, with_cov)
-    # t = inf: Cholesky, unless Theta_reg is numerically singular, then the pseudo-inverse (eigenvalues
-    # below n eps lam_max count as zero: those directions are never learnt, E = 1, g = 0).
-    cut = n * jnp.finfo(theta_dd.dtype).eps * lam_max
-    kept = lam > cut
-    g_inf = jnp.where(kept, 1 / jnp.where(kept, lam, 1.0), 0.0)[None]
-    pinv = _dyn_eigen(p_test, p_train, vy, q_test, kd_eig, k_tt, g_inf, jnp.where(kept, 0.0, 1.0)[None],
-                      nngp, with_cov)
-    chol = _dyn_cholesky(theta_reg, theta_dd, theta_td, k_dd, k_td, k_tt, y, nngp, with_cov)
-    chol_finite = [jnp.all(jnp.isfinite(a)) for a in chol if a is not None]
-    use_chol = (jnp.min(lam) > cut) & jnp.all(jnp.stack(chol_finite))
-    diverges = discrete & (learning_rate >= max_rate)  # (1 - eta lam / N)^t does not tend to 0
-    results = []
-    for at_t, by_chol, by_pinv in zip(out, chol, pinv, strict=True):
-        if at_t is None:
-            results.append(None)
-            continue
-        limit = jnp.where(use_chol, by_chol, by_pinv)
-        limit = jnp.where(diverges, jnp.nan, limit)
-        results.append(jnp.where(finite[:, None, None], at_t, limit))
-    mean, train, cov = results
+    diverges = discrete & (learning_rate >= max_rate)  # (1 - eta lam / N)^t does not tend to 0: no limit
+    at_inf = (diverges & ~jnp.isfinite(t))[:, None, None]
+    mean, train, cov = (None if a is None else jnp.where(at_inf, jnp.nan, a) for a in out)
     return mean, train, cov, max_rate
 
 
-_dyn_core = jax.jit(_dyn_core_impl, static_argnames=("absolute", "nngp", "discrete", "with_cov"))
+_dyn_core = jax.jit(_dyn_core_impl, static_argnames=("absolute", "nngp", "discrete", "with_cov", "all_infinite"))
 
 
 def _dyn_loss(f, y):
@@ -143,37 +240,49 @@ def _kernel_blocks(x1, x2, hyperparameters):
     return kernel(x1, x2, **hyperparameters)  # noqa: F821
 
 
+def _dyn_predict_one(theta_dd, theta_td, k_dd, k_td, k_tt, y, times, y_test, name, learning_rate, discrete,
+                     diag_reg, diag_reg_absolute):
+    """The dict `predict` returns, for one kernel `name` ("ntk" or "nngp") that trains."""
+    mean, train, cov, max_rate = _dyn_core(
+        theta_dd, theta_td, k_dd, k_td, k_tt, y, times, jnp.asarray(learning_rate, DTYPE),  # noqa: F821
+        jnp.asarray(diag_reg, DTYPE), absolute=bool(diag_reg_absolute), nngp=name == "nngp",  # noqa: F821
+        discrete=bool(discrete), with_cov=k_tt is not None, all_infinite=bool(jnp.all(jnp.isinf(times))))
+    test_loss = None if y_test is None else _dyn_loss(mean, y_test)
+    return {"t": times, "mean": mean, "cov": cov, "train_mean": train, "train_loss": _dyn_loss(train, y),
+            "test_loss": test_loss, "max_learning_rate": float(max_rate),
+            "diverges": bool(discrete) and float(learning_rate) >= float(max_rate), "kernel": name}
+
+
 def predict(x_train, y_train, x_test, t, kernel="ntk", learning_rate=1.0, discrete=False, diag_reg=0.0,
-            diag_reg_absolute=False, y_test=None, compute_cov=True, **hyperparameters):
+            diag_reg_absolute=False, y_test=None, cov=True, compute_cov=None, **hyperparameters):
     """Mean and covariance of the infinite ensemble trained on (x_train, y_train), on x_test at times t.
 
-    kernel: "ntk" (gradient flow / descent on all layers) or "nngp" (readout only; t = inf is the exact GP
-    posterior). t: times (np.inf allowed); with discrete=True, numbers of gradient-descent steps.
-    diag_reg: added to the train kernel's diagonal, times its mean diagonal unless diag_reg_absolute.
+    kernel: "ntk" (gradient flow / descent on all layers), "nngp" (readout only; t = inf is the exact GP
+    posterior) or "both" (the two from one evaluation of the kernels: a dict {"nngp": ..., "ntk": ...}).
+    t: times (np.inf allowed); with discrete=True, numbers of gradient-descent steps. cov=False (alias
+    compute_cov) skips the test-test kernel and the covariance. diag_reg: added to the train kernel's
+    diagonal, times its mean diagonal unless diag_reg_absolute.
     Returns a dict: t, mean (T, m, k), cov (T, m, m) or None, train_mean (T, n, k), train_loss (T,),
     test_loss (T,) or None, max_learning_rate (2 n k / lambda_max), diverges (discrete GD at or above
     max_learning_rate: the loss grows without bound), kernel. Sources: Lee et al. 2019; Jacot et al. 2018.
     """
-    if kernel not in ("ntk", "nngp"):
-        raise ValueError(f"kernel must be 'ntk' or 'nngp', got {kernel!r}")
+    if kernel not in ("ntk", "nngp", "both"):
+        raise ValueError(f"kernel must be 'ntk', 'nngp' or 'both', got {kernel!r}")
+    with_cov = bool(cov if compute_cov is None else compute_cov)
     y = jnp.asarray(y_train, DTYPE)  # noqa: F821
     y = y[:, None] if y.ndim == 1 else y
+    yt = None if y_test is None else jnp.asarray(y_test, DTYPE)  # noqa: F821
+    yt = yt[:, None] if yt is not None and yt.ndim == 1 else yt
     times = jnp.atleast_1d(jnp.asarray(t, DTYPE))  # noqa: F821
     nngp_dd, ntk_dd = _kernel_blocks(x_train, None, hyperparameters)
     nngp_td, ntk_td = _kernel_blocks(x_test, x_train, hyperparameters)
-    k_tt = _kernel_blocks(x_test, None, hyperparameters)[0] if compute_cov else None
-    theta_dd, theta_td = (nngp_dd, nngp_td) if kernel == "nngp" else (ntk_dd, ntk_td)
-    mean, train, cov, max_rate = _dyn_core(
-        theta_dd, theta_td, nngp_dd, nngp_td, k_tt, y, times, jnp.asarray(learning_rate, DTYPE),  # noqa: F821
-        jnp.asarray(diag_reg, DTYPE), absolute=bool(diag_reg_absolute), nngp=kernel == "nngp",  # noqa: F821
-        discrete=bool(discrete), with_cov=bool(compute_cov))
-    test_loss = None
-    if y_test is not None:
-        yt = jnp.asarray(y_test, DTYPE)  # noqa: F821
-        test_loss = _dyn_loss(mean, yt[:, None] if yt.ndim == 1 else yt)
-    return {"t": times, "mean": mean, "cov": cov, "train_mean": train, "train_loss": _dyn_loss(train, y),
-            "test_loss": test_loss, "max_learning_rate": float(max_rate),
-            "diverges": bool(discrete) and float(learning_rate) >= float(max_rate), "kernel": kernel}
+    k_tt = _kernel_blocks(x_test, None, hyperparameters)[0] if with_cov else None
+    options = (learning_rate, discrete, diag_reg, diag_reg_absolute)
+    out = {}
+    for name in ("nngp", "ntk") if kernel == "both" else (kernel,):
+        theta_dd, theta_td = (nngp_dd, nngp_td) if name == "nngp" else (ntk_dd, ntk_td)
+        out[name] = _dyn_predict_one(theta_dd, theta_td, nngp_dd, nngp_td, k_tt, y, times, yt, name, *options)
+    return out if kernel == "both" else out[kernel]
 
 
 def max_learning_rate(x_train, output_dim=1, kernel="ntk", diag_reg=0.0, diag_reg_absolute=False,

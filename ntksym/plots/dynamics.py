@@ -14,16 +14,28 @@ import numpy as np  # noqa: E402
 from ntksym.codegen.load import write_atomic  # noqa: E402
 
 
+def _curves(prediction) -> list[tuple[str, np.ndarray, str]]:
+    """(label, loss, colour) for the train and test losses; both kernels' for a `Predictions`."""
+    parts = [("", prediction)] if not hasattr(prediction, "ntk") else [("NTK ", prediction.ntk),
+                                                                        ("NNGP ", prediction.nngp)]
+    curves, colours = [], iter(f"C{i}" for i in range(8))
+    for prefix, part in parts:
+        curves.append((f"{prefix}train", part.train_loss, next(colours)))
+        if part.test_loss is not None:
+            curves.append((f"{prefix}test", part.test_loss, next(colours)))
+    return curves
+
+
 def plot_loss_curves(prediction, path: Path, *, title: str | None = None, steps: bool = False) -> Path:
     """Train (and test) loss of the mean prediction against time; t = 0 and t = inf drawn as markers.
 
     Positive finite times go on a logarithmic axis; t = 0 sits at its left edge and t = inf is a dashed
-    horizontal line (its value is the limit the curve tends to).
+    horizontal line (its value is the limit the curve tends to). `prediction`: a `Prediction`, or a
+    `Predictions` (kernel="both"), whose NTK and NNGP curves share the figure.
     """
-    t = np.asarray(prediction.t, dtype=float)
-    curves = [("train", prediction.train_loss, "C0")]
-    if prediction.test_loss is not None:
-        curves.append(("test", prediction.test_loss, "C1"))
+    single = prediction.ntk if hasattr(prediction, "ntk") else prediction
+    t = np.asarray(single.t, dtype=float)
+    curves = _curves(prediction)
     positive = np.isfinite(t) & (t > 0)
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
     left = t[positive].min() / 3 if positive.any() else 1.0
@@ -44,7 +56,8 @@ def plot_loss_curves(prediction, path: Path, *, title: str | None = None, steps:
         ax.set_ylim(bottom=finite_values.min() / 5)
     ax.set_xlabel("gradient-descent steps" if steps else "training time t (learning rate x time)")
     ax.set_ylabel("loss of the mean,  sum((f - y)^2) / (2 n k)")
-    ax.set_title(title or f"infinite ensemble, {prediction.kernel.upper()} dynamics")
+    kernel = "NTK and NNGP" if single is not prediction else prediction.kernel.upper()
+    ax.set_title(title or f"infinite ensemble, {kernel} dynamics")
     if (t == 0).any():
         ax.annotate("t = 0", (left, 0), xycoords=("data", "axes fraction"), xytext=(2, 4),
                     textcoords="offset points", fontsize=8)

@@ -19,7 +19,7 @@ from ntksym.codegen.prelude_dynamics import _dyn_core, _dyn_max_rate
 from ntksym.errors import InputError
 from ntksym.runtime.kernel import CompiledModel
 
-KERNELS = ("ntk", "nngp")
+KERNELS = ("ntk", "nngp", "both")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,14 @@ class Prediction:
     max_learning_rate: float
     kernel: str
     train_mean: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Both kernels' predictions from one evaluation of the kernel blocks (kernel="both"), like `Kernel`."""
+
+    nngp: Prediction
+    ntk: Prediction
 
 
 def _matrix(a, name: str, shape: tuple[int | None, int | None]) -> np.ndarray:
@@ -92,6 +100,7 @@ def _loss(f: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def divergence_message(learning_rate: float, max_rate: float) -> str:
+    """The one line that says discrete gradient descent at this rate diverges."""
     return (f"learning rate {learning_rate:g} is at or above the maximal stable rate {max_rate:.6g} "
             "= 2 n k / lambda_max: discrete gradient descent diverges (the loss grows without bound); "
             "use a smaller learning rate")
@@ -112,18 +121,75 @@ def max_learning_rate(k_train_train, output_dim: int = 1, *, diag_reg: float = 0
     return _dyn_max_rate(jnp.asarray(k), int(output_dim), float(diag_reg), bool(diag_reg_absolute))
 
 
+def _check_cov(cov, compute_cov) -> bool:
+    """`cov`, or its alias `compute_cov` when that is given (it wins); each must be True or False."""
+    for name, value in (("cov", cov), ("compute_cov", compute_cov)):
+        if value is not None and not isinstance(value, (bool, np.bool_)):
+            raise InputError(f"{name} must be True or False, got {value!r}")
+    return bool(cov if compute_cov is None else compute_cov)
+
+
+def _nngp_blocks(kernel, theta_dd, theta_td, nngp_train_train, nngp_test_train, nngp_test_test, k_test_test,
+                 n, m, with_cov):
+    """The NNGP blocks (train-train, test-train, test-test), checked; test-test None without a covariance."""
+    if kernel == "nngp":
+        k_dd, k_td = theta_dd, theta_td
+        k_tt = nngp_test_test if nngp_test_test is not None else k_test_test
+    else:
+        k_dd, k_td, k_tt = nngp_train_train, nngp_test_train, nngp_test_test
+    if kernel == "both" and (k_dd is None or k_td is None):
+        raise InputError('kernel="both" needs nngp_train_train and nngp_test_train (k_* are the NTK blocks)')
+    if not with_cov or any(a is None for a in (k_dd, k_td, k_tt)):
+        k_tt = None
+    k_dd = None if k_dd is None else _matrix(k_dd, "nngp_train_train", (n, n))
+    k_td = None if k_td is None else _matrix(k_td, "nngp_test_train", (m, n))
+    return k_dd, k_td, None if k_tt is None else _matrix(k_tt, "nngp_test_test", (m, m))
+
+
+def _solve(kernel: str, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, *, learning_rate, discrete,
+           diag_reg, diag_reg_absolute, label: str = "") -> Prediction:
+    """One kernel's Prediction from checked numpy blocks (`k_tt` None: no covariance)."""
+    dtype = jnp.result_type(jnp.asarray(theta_dd).dtype, jnp.asarray(theta_td).dtype)
+
+    def as_jax(a):
+        return None if a is None else jnp.asarray(a, dtype)
+
+    with_cov = k_tt is not None
+    mean, train, cov, max_rate = _dyn_core(
+        as_jax(theta_dd), as_jax(theta_td), as_jax(k_dd) if with_cov else None, as_jax(k_td) if with_cov else None,
+        as_jax(k_tt), as_jax(y), jnp.asarray(times, dtype), jnp.asarray(learning_rate, dtype),
+        jnp.asarray(diag_reg, dtype), absolute=bool(diag_reg_absolute), nngp=kernel == "nngp",
+        discrete=bool(discrete), with_cov=with_cov, all_infinite=bool(np.all(np.isinf(times))))
+    max_rate = float(max_rate)
+    if discrete and learning_rate >= max_rate:
+        warnings.warn(label + divergence_message(learning_rate, max_rate), RuntimeWarning, stacklevel=3)
+    mean, train = np.asarray(mean), np.asarray(train)
+    test_loss = None if yt is None else _loss(mean, yt)
+    return Prediction(times, mean, None if cov is None else np.asarray(cov), _loss(train, y), test_loss, max_rate,
+                      kernel, train)
+
+
 def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_train=None,
                          nngp_test_train=None, nngp_test_test=None, kernel: str = "ntk",
                          learning_rate: float = 1.0, discrete: bool = False, diag_reg: float = 0.0,
-                         diag_reg_absolute: bool = False, y_test=None, k_test_test=None) -> Prediction:
+                         diag_reg_absolute: bool = False, y_test=None, k_test_test=None,
+                         cov: bool = True) -> Prediction | Predictions:
     """Dynamics from kernel matrices; `k_*` is the kernel that trains (the NTK, or the NNGP if kernel="nngp").
 
     The covariance needs the NNGP blocks: for kernel="ntk" all of nngp_train_train, nngp_test_train and
     nngp_test_test; for kernel="nngp" the test-test NNGP (nngp_test_test, or its alias k_test_test).
-    Without them `cov` is None. diag_reg is added to the train kernel's diagonal (times its mean diagonal
-    unless diag_reg_absolute); for the NNGP it acts as observation noise (t = inf: GP regression with noise).
+    Without them, or with cov=False, `cov` is None. kernel="both": `k_*` are the NTK blocks, the NNGP ones
+    are required, and the result is `Predictions(nngp=..., ntk=...)`. diag_reg is added to the train
+    kernel's diagonal (times its mean diagonal unless diag_reg_absolute); for the NNGP it acts as
+    observation noise (t = inf: GP regression with noise).
+
+        from ntksym.dynamics import predict_from_kernels
+        p = predict_from_kernels(ntk_dd, ntk_td, y, [0, 10, np.inf], nngp_train_train=nngp_dd,
+                                 nngp_test_train=nngp_td, nngp_test_test=nngp_tt, kernel="both")
+        p.ntk.mean, p.nngp.cov
     """
     _check_options(kernel, learning_rate, diag_reg)
+    with_cov = _check_cov(cov, None)
     theta_dd = _matrix(k_train_train, "k_train_train", (None, None))
     n = theta_dd.shape[0]
     if theta_dd.shape != (n, n):
@@ -132,61 +198,45 @@ def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_
     m = theta_td.shape[0]
     y = _targets(y_train, "y_train", n)
     times = _times(t, discrete)
-    if kernel == "nngp":
-        k_dd, k_td = theta_dd, theta_td
-        k_tt = nngp_test_test if nngp_test_test is not None else k_test_test
-    else:
-        k_dd, k_td, k_tt = nngp_train_train, nngp_test_train, nngp_test_test
-    with_cov = all(a is not None for a in (k_dd, k_td, k_tt))
-    if with_cov:
-        k_dd = _matrix(k_dd, "nngp_train_train", (n, n))
-        k_td = _matrix(k_td, "nngp_test_train", (m, n))
-        k_tt = _matrix(k_tt, "nngp_test_test", (m, m))
+    k_dd, k_td, k_tt = _nngp_blocks(kernel, theta_dd, theta_td, nngp_train_train, nngp_test_train,
+                                    nngp_test_test, k_test_test, n, m, with_cov)
     yt = None if y_test is None else _targets(y_test, "y_test", m)
     if yt is not None and yt.shape[1] != y.shape[1]:
         raise InputError(f"y_test has {yt.shape[1]} outputs but y_train has {y.shape[1]}; they must agree")
-    dtype = jnp.result_type(jnp.asarray(theta_dd).dtype, jnp.asarray(theta_td).dtype)
-
-    def as_jax(a):
-        return None if a is None else jnp.asarray(a, dtype)
-
-    mean, train, cov, max_rate = _dyn_core(
-        as_jax(theta_dd), as_jax(theta_td), as_jax(k_dd), as_jax(k_td), as_jax(k_tt), as_jax(y),
-        jnp.asarray(times, dtype), jnp.asarray(learning_rate, dtype), jnp.asarray(diag_reg, dtype),
-        absolute=bool(diag_reg_absolute), nngp=kernel == "nngp", discrete=bool(discrete), with_cov=with_cov)
-    max_rate = float(max_rate)
-    if discrete and learning_rate >= max_rate:
-        warnings.warn(divergence_message(learning_rate, max_rate), RuntimeWarning, stacklevel=2)
-    mean, train = np.asarray(mean), np.asarray(train)
-    train_loss = _loss(train, y)
-    test_loss = None if yt is None else _loss(mean, yt)
-    return Prediction(times, mean, None if cov is None else np.asarray(cov), train_loss, test_loss, max_rate,
-                      kernel, train)
+    options = {"learning_rate": learning_rate, "discrete": discrete, "diag_reg": diag_reg,
+               "diag_reg_absolute": diag_reg_absolute}
+    if kernel != "both":
+        return _solve(kernel, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, **options)
+    return Predictions(_solve("nngp", k_dd, k_td, k_dd, k_td, k_tt, y, yt, times, label="NNGP: ", **options),
+                       _solve("ntk", theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, label="NTK: ", **options))
 
 
 def predict(model: CompiledModel, x_train, y_train, x_test, t, *, kernel: str = "ntk",
             learning_rate: float = 1.0, discrete: bool = False, diag_reg: float = 0.0,
-            diag_reg_absolute: bool = False, y_test=None, compute_cov: bool = True,
-            **hyperparameters) -> Prediction:
+            diag_reg_absolute: bool = False, y_test=None, cov: bool = True, compute_cov: bool | None = None,
+            **hyperparameters) -> Prediction | Predictions:
     """Train the infinite ensemble of `model`'s network on (x_train, y_train); predict on x_test at times t.
 
     t: times (np.inf allowed) of gradient flow at `learning_rate`, or with discrete=True the numbers of
     gradient-descent steps. kernel="ntk": all layers train; kernel="nngp": only the readout trains and
-    t = inf is the exact GP posterior. Example:
+    t = inf is the exact GP posterior; kernel="both": the two, from one evaluation of the kernel blocks,
+    as `Predictions(nngp=..., ntk=...)`. cov=False (alias: compute_cov) skips the test-test kernel and
+    the covariance. Example:
 
         model = ntksym.compile(ntksym.load_spec("specs/relu_mlp.yaml"), dtype="float64")
         p = ntksym.predict(model, x_train, y_train, x_test, [0, 1, 10, np.inf])
         p.mean[-1], p.cov[-1], p.train_loss
+        both = ntksym.predict(model, x_train, y_train, x_test, [10, np.inf], kernel="both", cov=False)
+        both.ntk.mean, both.nngp.mean
     """
     _check_options(kernel, learning_rate, diag_reg)
+    with_cov = _check_cov(cov, compute_cov)
     train = model.kernel(x_train, None, **hyperparameters)
     y = _targets(y_train, "y_train", train.ntk.shape[0])
     cross = model.kernel(x_test, x_train, **hyperparameters)
-    test = model.kernel(x_test, None, **hyperparameters) if compute_cov else None
-    pick = (lambda k: k.nngp) if kernel == "nngp" else (lambda k: k.ntk)
+    test = model.kernel(x_test, None, **hyperparameters) if with_cov else None
+    trains = (lambda k: k.nngp) if kernel == "nngp" else (lambda k: k.ntk)
     return predict_from_kernels(
-        pick(train), pick(cross), y, t, nngp_train_train=train.nngp if compute_cov else None,
-        nngp_test_train=cross.nngp if compute_cov else None,
-        nngp_test_test=None if test is None else test.nngp,
-        kernel=kernel, learning_rate=learning_rate, discrete=discrete, diag_reg=diag_reg,
-        diag_reg_absolute=diag_reg_absolute, y_test=y_test)
+        trains(train), trains(cross), y, t, nngp_train_train=train.nngp, nngp_test_train=cross.nngp,
+        nngp_test_test=None if test is None else test.nngp, kernel=kernel, learning_rate=learning_rate,
+        discrete=discrete, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute, y_test=y_test, cov=with_cov)
