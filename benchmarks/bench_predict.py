@@ -183,3 +183,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def matrix_rows(quick: bool) -> list[dict]:
+    """The benchmark matrix's row (benchmarks/bench_matrix.py): 'error' is the largest relative difference
+    from neural-tangents' predictions, which are exact to rounding here (closed-form ReLU kernels)."""
+    n, m = (1000, 200) if quick else (4000, 500)
+    data = workload(n, m)
+    with tempfile.TemporaryDirectory(prefix="bench-predict-") as tmp:
+        nt, theirs = nt_run(data, Path(tmp))
+    ours = ntksym_run(data)
+    diff = differences(ours, theirs)
+    name = f"predict n = {n}, m = {m}, both kernels, mean + cov at t = 1, 10, 100, inf, float64"
+    return [{"workload": name, "ntksym": {"first": ours["first"], "steady": ours["warm"], "error": max(diff.values())},
+             "neural_tangents": {"first": nt["first"], "steady": nt["warm"]}},
+            {"workload": f"predict n = {n}, t = inf only (steady)",
+             "ntksym": {"first": ours["inf_only"], "steady": ours["inf_only"]},
+             "neural_tangents": {"first": nt["inf_only"], "steady": nt["inf_only"]}}]
