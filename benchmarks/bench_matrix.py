@@ -206,11 +206,11 @@ def run_job(python: str, code: str, args: list[str], env: dict, timeout: float) 
     try:
         done = subprocess.run([python, "-c", code, *args], capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return {"error": f"no answer in {timeout:.0f} s"}
+        return {"failed": f"no answer in {timeout:.0f} s"}
     if "slow_operation_alarm" in done.stderr or "Constant folding an instruction is taking" in done.stderr:
         print("  XLA slow-operation alarm on stderr:", done.stderr.strip().splitlines()[-1][:200])
     if done.returncode != 0:
-        return {"error": done.stderr.strip().splitlines()[-1][:200] if done.stderr.strip() else "failed"}
+        return {"failed": done.stderr.strip().splitlines()[-1][:200] if done.stderr.strip() else "failed"}
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["alarm"] = "Constant folding" in done.stderr or "slow_operation_alarm" in done.stderr
     return result
@@ -289,7 +289,7 @@ def kernel_row(work: Workload, tmp: Path, timeout: float) -> dict:
             if "steady" in result:
                 result["per_entry"] = result["steady"] / entries
     for who, path in (("ntksym", tmp / "ours.npz"), ("neural_tangents", tmp / "nt.npz")):
-        if "error" not in row[who]:
+        if "failed" not in row[who]:
             k = np.load(path)
             row[who]["error"] = max(relative_error(k["nngp"], nngp), relative_error(k["ntk"], ntk))
     return row
@@ -352,8 +352,10 @@ def external_rows(quick: bool) -> list[dict]:
 
 
 def fmt_time(result: dict, key: str) -> str:
-    if "first" not in result:
-        return result.get("error", "-") if key == "first" else "-"
+    if "failed" in result:
+        return result["failed"] if key == "first" else "-"
+    if key not in result:
+        return "-"
     text = f"{result[key]:.2f} s"
     if key == "steady" and "per_entry" in result:
         text += f" ({1000 * result['per_entry']:.0f} ms/entry)"
