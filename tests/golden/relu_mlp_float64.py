@@ -817,8 +817,9 @@ def _net_patch_ntk(p1, g1, p2, g2, c_w, c_b):
     """(1/k) sum_o sum_{p,q} <g_o(p), g'_o(q)> (c_w <patch(p), patch'(q)> + c_b) for one layer z(p) =
     W^T patch(p) + b: its weight and bias Jacobians are sum_p patch(p) g(p)^T and sum_p g(p) (the
     structured derivatives of Novak et al. 2022, "Fast finite width neural tangent kernel"). Contracted
-    in whichever order costs fewer multiplies: by pixel pairs, n n' P^2 (k C + F), or through the
-    per-example weight gradients A = sum_p patch(p) g(p)^T (F x C), (n + n') k P F C + n n' k F C."""
+    in whichever order costs fewer multiplies (k output units here): by pixel pairs, n n' P^2 (k C + F),
+    or through the per-example weight gradients A = sum_p patch(p) g(p)^T (F x C), (n + n') k P F C +
+    n n' k F C."""
     k, n1, pixels, c = g1.shape
     n2, f = g2.shape[1], p1.shape[-1]
     by_pairs = n1 * n2 * pixels * pixels * (k * c + f)
@@ -842,9 +843,10 @@ def _net_ntk_by_weight_gradients(p1, g1, p2, g2, c_w, c_b):
     A_o(x) = sum_p patch(p) g_o(p)^T the per-example weight gradient: the Gram of (flattened) weight
     gradients, computed layer by layer instead of from the whole Jacobian."""
     hi = lax.Precision.HIGHEST
-    w1 = jnp.einsum("npf,knpc->knfc", p1, g1, precision=hi)
-    w2 = jnp.einsum("npf,knpc->knfc", p2, g2, precision=hi)
-    weights = jnp.einsum("knfc,kmfc->nm", w1, w2, precision=hi)
+    # one (n, k C F) matrix per side, so that the Gram is a single matrix product
+    w1 = jnp.einsum("npf,knpc->nkcf", p1, g1, precision=hi).reshape(p1.shape[0], -1)
+    w2 = jnp.einsum("npf,knpc->nkcf", p2, g2, precision=hi).reshape(p2.shape[0], -1)
+    weights = jnp.matmul(w1, w2.T, precision=hi)
     biases = jnp.einsum("knc,kmc->nm", g1.sum(2), g2.sum(2), precision=hi)
     return (c_w * weights + c_b * biases) / g1.shape[0]
 
