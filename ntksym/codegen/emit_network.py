@@ -29,12 +29,9 @@ def apply(params, x):
 
 
 def empirical_ntk(params, x1, x2=None):
-    """(1/k) sum_o J_o(x1) J_o(x2)^T; x2=None means x1. Dense stacks: layer by layer without materialising
-    the Jacobian; convolutions and pooling: by contracting the Jacobian."""
+    """(1/k) sum_o J_o(x1) J_o(x2)^T; x2=None means x1. Layer by layer (dense and conv layers, pooling)
+    without materialising the Jacobian."""
     x2 = None if x2 is None else jnp.asarray(x2, DTYPE)
-    if _net_is_spatial(ARCHITECTURE):
-        return _net_jacobian_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
-                                     PARAMETERIZATION)
     return _net_empirical_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
                                   PARAMETERIZATION)
 '''.strip()

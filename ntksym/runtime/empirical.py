@@ -6,7 +6,11 @@ computed either
 - `fast`: layer by layer, Theta = sum_l c_w <a_l(x), a_l(x')> <g_l(x), g_l(x')> + c_b <g_l(x), g_l(x')>,
   with a_l the inputs of dense layer l and g_l = df/dz_l its backpropagated gradients (the
   factorisation of a dense layer's Jacobian, as in Novak et al. 2022, "Fast finite width neural tangent
-  kernel", structured derivatives); the Jacobian is never materialised; or
+  kernel", structured derivatives); a conv layer contributes
+  c_w sum_{p,p'} <g(p), g'(p')> <patch(p), patch'(p')> + c_b <sum_p g(p), sum_p g'(p)> over output pixels,
+  contracted as the Gram of its per-example weight gradients sum_p patch(p) g(p)^T when that is cheaper;
+  pooling, flatten and layer_norm have no parameters and only shape g; the Jacobian is never
+  materialised; or
 - `generic`: contracting the Jacobian jax.jacrev(apply) leaf by leaf (works for any architecture).
 The Monte Carlo NNGP averages over many initialisations (vmapped) either the output products f f^T or,
 for a network ending in a dense layer, their exact expectation over the readout layer's weights,
@@ -27,7 +31,9 @@ from ntksym.codegen import prelude_network as P
 from ntksym.errors import InputError
 from ntksym.runtime.network import Network, Params
 
-FAST_KINDS = frozenset({"dense", "act", "layer_norm", "repeat", "residual"})
+FAST_KINDS = frozenset(
+    {"dense", "act", "layer_norm", "repeat", "residual", "conv", "avg_pool", "global_avg_pool", "flatten"}
+)
 METHODS = ("auto", "fast", "generic")
 
 
@@ -41,7 +47,7 @@ def _kinds(records: tuple) -> set[str]:
 
 
 def has_fast_path(net: Network) -> bool:
-    """True when every layer is one the layer-factorised NTK knows (dense stacks and their combinators)."""
+    """True when every layer is one the layer-factorised NTK knows (dense and conv stacks, pooling, flatten)."""
     return _kinds(net.records) <= FAST_KINDS
 
 

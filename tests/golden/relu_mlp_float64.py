@@ -771,7 +771,8 @@ def _net_dense(p, h, rec, parameterization):
 
 
 def _net_layers(params, h, arch, phis, parameterization, probes=None):
-    """(output, records): records holds each dense layer's input; `probes` are added to dense outputs."""
+    """(output, records): records holds each dense and conv layer's input; `probes` are added to their
+    outputs (pre-activations z), so that d output / d probe = df/dz."""
     records = []
     for i, rec in enumerate(arch):
         p, probe = params[i], None if probes is None else probes[i]
@@ -804,6 +805,10 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             out, inner = _net_layers(p, h, rec[2], phis, parameterization, probe)
             h = h + rec[1] * out
             records.append(inner)
+        elif kind == "conv":
+            records.append(h)
+            h = _net_spatial_layer(p, h, rec, parameterization)
+            h = h if probe is None else h + probe
         else:
             records.append(())
             h = _net_spatial_layer(p, h, rec, parameterization)
@@ -842,25 +847,34 @@ def _net_apply(params, x, arch, phis, parameterization):
     return _net_layers(params, _net_input(x, arch), arch, phis, parameterization)[0]
 
 
-def _net_probes(params, arch, n):
-    """Zeros shaped like every dense layer's output (n, width), with the params' leading repeat axes."""
+def _net_probes(params, arch, n, shape):
+    """(zeros shaped like every dense and conv layer's output (n, [pixels,] channels), with the params'
+    leading repeat axes; the per-example output shape). `shape`: the per-example input shape."""
     probes = []
     for p, rec in zip(params, arch, strict=True):
-        if rec[0] == "dense":
-            probes.append(jnp.zeros(p["w"].shape[:-2] + (n, p["w"].shape[-1]), p["w"].dtype))
-        elif rec[0] == "repeat" and rec[1] > 0:
-            probes.append((_net_probes(p[0], rec[2], n), _net_probes(p[1], rec[2], n)))
-        elif rec[0] == "residual":
-            probes.append(_net_probes(p, rec[2], n))
+        kind = rec[0]
+        if kind in ("dense", "conv"):
+            w = p["w"]
+            stack = w.shape[: w.ndim - 2 - (len(rec[4]) if kind == "conv" else 0)]
+            pixels = shape[:-1] if kind == "dense" else _net_out_dims(shape[:-1], rec[4], rec[5], rec[6])
+            shape = pixels + w.shape[-1:]
+            probes.append(jnp.zeros(stack + (n,) + shape, w.dtype))
+        elif kind == "repeat" and rec[1] > 0:
+            first, shape = _net_probes(p[0], rec[2], n, shape)
+            probes.append((first, _net_probes(p[1], rec[2], n, shape)[0]))
+        elif kind == "residual":
+            probes.append(_net_probes(p, rec[2], n, shape)[0])
         else:
             probes.append(())
-    return probes
+            shape = _net_shapes((rec,), shape)[1]
+    return probes, shape
 
 
 def _net_ntk_factors(params, x, arch, phis, parameterization):
-    """Each dense layer's inputs a(x) and backpropagated gradients g_o(x) = df_o/dz, one vjp per output."""
-    x = x.reshape(x.shape[0], -1)
-    probes = _net_probes(params, arch, x.shape[0])
+    """Each dense and conv layer's inputs a(x) and backpropagated gradients g_o(x) = df_o/dz, one vjp per
+    output unit: g has shape (k, [repeats,] n, [pixels,] channels)."""
+    x = _net_input(x, arch)
+    probes = _net_probes(params, arch, x.shape[0], x.shape[1:])[0]
     out, pullback, records = jax.vjp(
         lambda pr: _net_layers(params, x, arch, phis, parameterization, pr), probes, has_aux=True
     )
@@ -870,28 +884,97 @@ def _net_ntk_factors(params, x, arch, phis, parameterization):
     return records, grads
 
 
-def _net_ntk_sum(arch, a1, g1, a2, g2, parameterization):
-    """sum over dense layers of c_w <a(x), a(x')> <g(x), g(x')> + c_b <g(x), g(x')>, averaged over outputs."""
+def _net_ntk_sum(arch, a1, g1, a2, g2, parameterization, depth=0):
+    """The sum over dense and conv layers of their NTK terms (`_net_layer_ntk`), averaged over outputs.
+    `depth` counts the leading repeat axes of the records (one per enclosing stacked repeat)."""
     total = 0.0
     for i, rec in enumerate(arch):
-        if rec[0] == "dense":
-            gg = (
-                jnp.einsum("k...iw,k...jw->...ij", g1[i], g2[i], precision=lax.Precision.HIGHEST)
-                / g1[i].shape[0]
-            )
-            aa = jnp.einsum("...id,...jd->...ij", a1[i], a2[i], precision=lax.Precision.HIGHEST)
-            bias = 0.0 if rec[2] is None else (rec[2] ** 2 if parameterization == "ntk" else 1.0)
-            weight = rec[1] ** 2 / a1[i].shape[-1] if parameterization == "ntk" else 1.0
-            term = (weight * aa + bias) * gg
-            total = total + term.reshape((-1,) + term.shape[-2:]).sum(0)
+        if rec[0] in ("dense", "conv"):
+            total = total + _net_layer_ntk(rec, a1[i], g1[i], a2[i], g2[i], parameterization, depth)
         elif rec[0] == "repeat" and rec[1] > 0:
             for part in (0, 1):  # the first repetition, then the stacked rest
                 total = total + _net_ntk_sum(
-                    rec[2], a1[i][part], g1[i][part], a2[i][part], g2[i][part], parameterization
+                    rec[2], a1[i][part], g1[i][part], a2[i][part], g2[i][part], parameterization, depth + part
                 )
         elif rec[0] == "residual":
-            total = total + _net_ntk_sum(rec[2], a1[i], g1[i], a2[i], g2[i], parameterization)
+            total = total + _net_ntk_sum(rec[2], a1[i], g1[i], a2[i], g2[i], parameterization, depth)
     return total
+
+
+def _net_layer_ntk(rec, a1, g1, a2, g2, parameterization, depth):
+    """One dense or conv layer's term summed over its `depth` leading repeat axes (vmapped over them)."""
+
+    def merged(a, lead):  # the repeat axes, starting at `lead`, merged into one (of size 1 when none)
+        return a.reshape(a.shape[:lead] + (-1,) + a.shape[lead + depth :])
+
+    def one(a1, g1, a2, g2):
+        return _net_patch_ntk(
+            _net_patches(a1, rec), _net_flat_pixels(g1), _net_patches(a2, rec), _net_flat_pixels(g2),
+            *_net_ntk_scales(rec, parameterization, a1),
+        )
+
+    terms = jax.vmap(one, in_axes=(0, 1, 0, 1))(merged(a1, 0), merged(g1, 1), merged(a2, 0), merged(g2, 1))
+    return terms.sum(0)
+
+
+def _net_ntk_scales(rec, parameterization, a):
+    """(c_w, c_b): ntk w_std^2 / fan_in and b_std^2 (0 without a bias); standard 1 and 1 (or 0)."""
+    if parameterization != "ntk":
+        return 1.0, 0.0 if rec[2] is None else 1.0
+    fan_in = a.shape[-1] * (int(np.prod(rec[4])) if rec[0] == "conv" else 1)
+    return rec[1] ** 2 / fan_in, 0.0 if rec[2] is None else rec[2] ** 2
+
+
+def _net_flat_pixels(g):
+    """(k, n, [pixels,] channels) -> (k, n, P, channels), P = 1 for a state without pixels."""
+    return g.reshape(g.shape[:2] + (-1, g.shape[-1]))
+
+
+def _net_patches(a, rec):
+    """(n, P, F): the inputs each output pixel p of the layer sees, patch(p) (a conv: the k filter taps'
+    C_in values, F = k C_in; a dense layer: the pixel's own features, P = 1 without pixels)."""
+    if rec[0] == "conv":
+        a = jnp.stack([tap for _, tap in _net_taps(a, rec[4], rec[5], rec[6])], axis=-2)
+        a = a.reshape(a.shape[:-2] + (-1,))
+    return a.reshape(a.shape[0], -1, a.shape[-1])
+
+
+def _net_patch_ntk(p1, g1, p2, g2, c_w, c_b):
+    """(1/k) sum_o sum_{p,q} <g_o(p), g'_o(q)> (c_w <patch(p), patch'(q)> + c_b) for one layer z(p) =
+    W^T patch(p) + b: its weight and bias Jacobians are sum_p patch(p) g(p)^T and sum_p g(p) (the
+    structured derivatives of Novak et al. 2022, "Fast finite width neural tangent kernel"). Contracted
+    in whichever order costs fewer multiplies (k output units here): by pixel pairs, n n' P^2 (k C + F),
+    or through the per-example weight gradients A = sum_p patch(p) g(p)^T (F x C), (n + n') k P F C +
+    n n' k F C."""
+    k, n1, pixels, c = g1.shape
+    n2, f = g2.shape[1], p1.shape[-1]
+    by_pairs = n1 * n2 * pixels * pixels * (k * c + f)
+    by_gradients = (n1 + n2) * k * pixels * f * c + n1 * n2 * k * f * c
+    if by_pairs <= by_gradients:
+        return _net_ntk_by_pixel_pairs(p1, g1, p2, g2, c_w, c_b)
+    return _net_ntk_by_weight_gradients(p1, g1, p2, g2, c_w, c_b)
+
+
+def _net_ntk_by_pixel_pairs(p1, g1, p2, g2, c_w, c_b):
+    """sum_{p,q} (c_w <patch(p), patch'(q)> + c_b) (1/k) sum_o <g_o(p), g'_o(q)>: for dense layers
+    (P = 1) this is c_w <a, a'> <g, g'> + c_b <g, g'>."""
+    hi = lax.Precision.HIGHEST
+    gg = jnp.einsum("knpc,kmqc->nmpq", g1, g2, precision=hi) / g1.shape[0]
+    pp = jnp.einsum("npf,mqf->nmpq", p1, p2, precision=hi)
+    return ((c_w * pp + c_b) * gg).sum((2, 3))
+
+
+def _net_ntk_by_weight_gradients(p1, g1, p2, g2, c_w, c_b):
+    """c_w <A_o(x), A_o(x')> + c_b <sum_p g_o(p), sum_p g'_o(p)>, averaged over outputs o, with
+    A_o(x) = sum_p patch(p) g_o(p)^T the per-example weight gradient: the Gram of (flattened) weight
+    gradients, computed layer by layer instead of from the whole Jacobian."""
+    hi = lax.Precision.HIGHEST
+    # one (n, k C F) matrix per side, so that the Gram is a single matrix product
+    w1 = jnp.einsum("npf,knpc->nkcf", p1, g1, precision=hi).reshape(p1.shape[0], -1)
+    w2 = jnp.einsum("npf,knpc->nkcf", p2, g2, precision=hi).reshape(p2.shape[0], -1)
+    weights = jnp.matmul(w1, w2.T, precision=hi)
+    biases = jnp.einsum("knc,kmc->nm", g1.sum(2), g2.sum(2), precision=hi)
+    return (c_w * weights + c_b * biases) / g1.shape[0]
 
 
 def _net_empirical_ntk(params, x1, x2, arch, phis, parameterization):
@@ -956,11 +1039,8 @@ def apply(params, x):
 
 
 def empirical_ntk(params, x1, x2=None):
-    """(1/k) sum_o J_o(x1) J_o(x2)^T; x2=None means x1. Dense stacks: layer by layer without materialising
-    the Jacobian; convolutions and pooling: by contracting the Jacobian."""
+    """(1/k) sum_o J_o(x1) J_o(x2)^T; x2=None means x1. Layer by layer (dense and conv layers, pooling)
+    without materialising the Jacobian."""
     x2 = None if x2 is None else jnp.asarray(x2, DTYPE)
-    if _net_is_spatial(ARCHITECTURE):
-        return _net_jacobian_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
-                                     PARAMETERIZATION)
     return _net_empirical_ntk_jit(params, jnp.asarray(x1, DTYPE), x2, ARCHITECTURE, _ACTIVATIONS,
                                   PARAMETERIZATION)
