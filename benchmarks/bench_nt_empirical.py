@@ -8,6 +8,7 @@ on the same architecture and input size, and prints the ratios. Compile and run 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -71,3 +72,26 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def matrix_rows(quick: bool) -> list[dict]:
+    """The benchmark matrix's row: ntksym's fast path against neural-tangents' fastest implementation;
+    'error' is the largest difference from ntksym's generic Jacobian path (float32)."""
+    import jax
+    import numpy as np
+    from bench_empirical import best_of, empirical_ntk_functions
+
+    nt = nt_empirical_times()
+    jax.config.update("jax_enable_x64", False)
+    fast, generic, params, x = empirical_ntk_functions(n=N, width=WIDTH)
+    start = time.perf_counter()
+    fast(params, x)
+    first = time.perf_counter() - start
+    t_fast, k_fast = best_of(fast, params, x, repeats=5)
+    _, k_generic = best_of(generic, params, x, repeats=1)
+    diff = float(np.abs(np.asarray(k_fast, np.float64) - np.asarray(k_generic, np.float64)).max()
+                 / np.abs(k_generic).max())
+    best = min(nt, key=lambda name: nt[name]["run"])
+    return [{"workload": f"empirical NTK, ReLU MLP 3 x {WIDTH}, {N} inputs, float32 (nt: {best})",
+             "ntksym": {"first": first, "steady": t_fast, "error": diff},
+             "neural_tangents": {"first": nt[best]["compile"] + nt[best]["run"], "steady": nt[best]["run"]}}]
