@@ -458,7 +458,7 @@ def _dyn_lanczos_max(a, steps=32):
     q0 = jax.random.normal(jax.random.PRNGKey(0), (n,), a.dtype) + 1  # + 1: the constant mode of kernels
     basis = jnp.zeros((steps + 1, n), a.dtype).at[0].set(q0 / jnp.linalg.norm(q0))
 
-    def step(j, carry):
+    def step(carry, j):
         basis, alpha, beta = carry
         w = jnp.matmul(a, basis[j], precision=_DYN_HI)
         alpha = alpha.at[j].set(jnp.dot(basis[j], w, precision=_DYN_HI))
@@ -466,10 +466,10 @@ def _dyn_lanczos_max(a, steps=32):
             w = w - jnp.matmul(basis.T, jnp.matmul(basis, w, precision=_DYN_HI), precision=_DYN_HI)
         norm = jnp.linalg.norm(w)
         q = jnp.where(norm > tiny, w / jnp.where(norm > tiny, norm, 1.0), 0.0)
-        return basis.at[j + 1].set(q), alpha, beta.at[j].set(jnp.where(norm > tiny, norm, 0.0))
+        return (basis.at[j + 1].set(q), alpha, beta.at[j].set(jnp.where(norm > tiny, norm, 0.0))), None
 
     zeros = jnp.zeros((steps,), a.dtype)
-    _, alpha, beta = lax.fori_loop(0, steps, step, (basis, zeros, zeros))
+    (_, alpha, beta), _ = lax.scan(step, (basis, zeros, zeros), jnp.arange(steps))
     tri = jnp.diag(alpha) + jnp.diag(beta[:-1], 1) + jnp.diag(beta[:-1], -1)
     return jnp.maximum(jnp.linalg.eigvalsh(tri)[-1], 0.0)
 
@@ -479,13 +479,13 @@ def _dyn_smallest_bound(chol, steps=8):
     n = chol.shape[0]
     z = jax.random.normal(jax.random.PRNGKey(1), (n, 1), chol.dtype)
 
-    def step(_, z):
+    def step(z, _):
         z = z / jnp.linalg.norm(z)
         z = lax.linalg.triangular_solve(chol, z, left_side=True, lower=True)
-        return lax.linalg.triangular_solve(chol, z, left_side=True, lower=True, transpose_a=True)
+        return lax.linalg.triangular_solve(chol, z, left_side=True, lower=True, transpose_a=True), None
 
-    z = lax.fori_loop(0, steps, step, z / jnp.linalg.norm(z))  # (L L^T)^-steps z0, normalised at each step
-    return 1 / jnp.linalg.norm(step(0, z))  # 1 / |(L L^T)^-1 z| with |z| = 1: at least lambda_min
+    z, _ = lax.scan(step, z, None, length=steps)  # (L L^T)^-steps z0, normalised at each step
+    return 1 / jnp.linalg.norm(step(z, None)[0])  # 1 / |(L L^T)^-1 z| with |z| = 1: at least lambda_min
 
 
 def _dyn_limit(theta_reg, theta_dd, scale, theta_td, k_dd, k_td, k_tt, y, lam_max, nngp, with_cov):
