@@ -3,6 +3,7 @@
     python benchmarks/bench_matrix.py            # every row at full size (`make bench`; tens of minutes)
     python benchmarks/bench_matrix.py --quick    # smaller sizes, under 5 minutes (`make bench-quick`)
     python benchmarks/bench_matrix.py --only tanh,cnn-gap   # rows whose name contains any of these
+    python benchmarks/bench_matrix.py --skip "21 layers"    # all rows but these
 
 Each tool runs each workload in a fresh process (ntksym also with a fresh module cache), so *first* is
 what a user waits for on the first call: derivation, code generation, XLA compilation and the first
@@ -386,20 +387,26 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes: the whole matrix in under 5 minutes")
     parser.add_argument("--only", default="", help="comma-separated parts of row names to run")
+    parser.add_argument("--skip", default="", help="comma-separated parts of row names to leave out")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON to this file")
     args = parser.parse_args(argv)
     wanted = [w.strip().lower() for w in args.only.split(",") if w.strip()]
+    skipped = [w.strip().lower() for w in args.skip.split(",") if w.strip()]
+
+    def chosen(name: str) -> bool:
+        name = name.lower()
+        return (not wanted or any(w in name for w in wanted)) and not any(w in name for w in skipped)
+
     timeout = 300 if args.quick else 1800
     rows = []
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         for work in workloads(args.quick):
-            if wanted and not any(w in work.name.lower() for w in wanted):
+            if not chosen(work.name):
                 continue
             print(f"running: {work.name}", flush=True)
             rows.append(kernel_row(work, Path(folder), timeout))
-    rows += [row for row in external_rows(args.quick)
-             if not wanted or any(w in row["workload"].lower() for w in wanted)]
+    rows += [row for row in external_rows(args.quick) if chosen(row["workload"])]
     print(f"\nbenchmark matrix ({'quick' if args.quick else 'full'}), {time.perf_counter() - start:.0f} s in all; "
           "ratio = neural-tangents / ntksym (above 1: ntksym is faster)\n")
     print(table(rows))
