@@ -340,15 +340,17 @@ def relu_rate_line(rows: list[dict], quick: bool) -> str:
             f"{peak / 1e9:.0f} GFLOP/s ({how})")
 
 
-def external_rows(quick: bool) -> list[dict]:
-    """Rows from the other benchmark files that define `matrix_rows(quick)`."""
+def external_rows(quick: bool, chosen) -> list[dict]:
+    """Rows from the other benchmark files that define `matrix_rows(quick)`, those whose `MATRIX_TOPIC`
+    (a part of their row names) is `chosen`."""
     rows = []
     for path in sorted(HERE.glob("bench_*.py")):
         if path.stem == "bench_matrix":
             continue
         module = importlib.import_module(path.stem)
-        if hasattr(module, "matrix_rows"):
-            rows.extend(module.matrix_rows(quick))
+        if hasattr(module, "matrix_rows") and chosen(module.MATRIX_TOPIC):
+            print(f"running: {path.stem}", flush=True)
+            rows.extend(row for row in module.matrix_rows(quick) if chosen(row["workload"]))
     return rows
 
 
@@ -406,7 +408,7 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             print(f"running: {work.name}", flush=True)
             rows.append(kernel_row(work, Path(folder), timeout))
-    rows += [row for row in external_rows(args.quick) if chosen(row["workload"])]
+    rows += external_rows(args.quick, chosen)
     print(f"\nbenchmark matrix ({'quick' if args.quick else 'full'}), {time.perf_counter() - start:.0f} s in all; "
           "ratio = neural-tangents / ntksym (above 1: ntksym is faster)\n")
     print(table(rows))

@@ -74,6 +74,9 @@ if __name__ == "__main__":
     main()
 
 
+MATRIX_TOPIC = "empirical NTK, ReLU MLP"  # the benchmark matrix runs this file when its row filter admits this
+
+
 def matrix_rows(quick: bool) -> list[dict]:
     """The benchmark matrix's row: ntksym's fast path against neural-tangents' fastest implementation;
     'error' is the largest difference from ntksym's generic Jacobian path (float32)."""

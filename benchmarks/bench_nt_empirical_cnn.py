@@ -161,6 +161,9 @@ if __name__ == "__main__":
     main(quick="--quick" in sys.argv[1:])
 
 
+MATRIX_TOPIC = "empirical NTK, CNN"  # the benchmark matrix runs this file when its row filter admits this
+
+
 def matrix_rows(quick: bool) -> list[dict]:
     """The benchmark matrix's row: ntksym's layer-factorised path against neural-tangents' fastest
     implementation; 'error' is the largest difference from neural-tangents' Jacobian contraction."""

@@ -185,6 +185,9 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
+MATRIX_TOPIC = "predict"  # the benchmark matrix runs this file when its row filter admits this
+
+
 def matrix_rows(quick: bool) -> list[dict]:
     """The benchmark matrix's row (benchmarks/bench_matrix.py): 'error' is the largest relative difference
     from neural-tangents' predictions, which are exact to rounding here (closed-form ReLU kernels)."""
