@@ -1,4 +1,5 @@
-"""The variance-fitted quadrature (`prelude_quadrature`) against independent adaptive integration.
+"""The generated Gaussian expectations (`prelude_mehler`: the Mehler series, the variance-fitted quadrature
+of `prelude_quadrature` as its fallback) against independent adaptive integration.
 
 References are nested `scipy.integrate.quad` (QUADPACK) in the original variables, split at the kinks
 and at the activations' scale, so they share nothing with the rule under test. Errors are relative
@@ -18,6 +19,7 @@ from scipy import integrate
 from scipy.special import expit
 
 import ntksym
+from ntksym.codegen import prelude_mehler as mehler
 from ntksym.codegen import prelude_quadrature as quad
 from ntksym.errors import InputError
 from ntksym.symbolic.quadrature import as_function, estimate_error
@@ -35,7 +37,7 @@ NUMPY = {
              lambda x: SCALE * (1.0 if x > 0 else ALPHA * math.exp(x))),
 }
 JAX = {name: tuple(as_function(e) for e in FUNCTIONS[name]) for name in NUMPY}
-PAIR = jax.jit(quad._expect_pair, static_argnums=(0, 1))  # eager dispatch compiles op by op: slower
+PAIR = jax.jit(mehler._expect_pair, static_argnums=(0, 1))  # eager dispatch compiles op by op: slower
 SAME = jax.jit(quad._expect_same, static_argnums=(0, 1))
 TOL = 1e-10  # at the points of the default tests; QUADRATURE_ERROR bounds the slow grid
 BREAKS = (0.0, -1.0, 1.0, -3.0, 3.0, -10.0, 10.0, -30.0, 30.0)
@@ -170,9 +172,9 @@ def test_large_batches_loop_over_outer_nodes_with_the_same_result(monkeypatch):
     a = jnp.linspace(0.1, 40.0, 7)[:, None]
     b = a.T
     q12 = 0.5 * jnp.sqrt(a * b)
-    whole = PAIR(jnp.tanh, jnp.tanh, a, q12, b)
+    whole = jax.jit(lambda x, y, z: quad._expect_pair_quadrature(jnp.tanh, jnp.tanh, x, y, z))(a, q12, b)
     monkeypatch.setattr(quad, "_QUAD_MAX_ELEMENTS", 20_000)
-    looped = jax.jit(lambda x, y, z: quad._expect_pair(jnp.tanh, jnp.tanh, x, y, z))(a, q12, b)
+    looped = jax.jit(lambda x, y, z: quad._expect_pair_quadrature(jnp.tanh, jnp.tanh, x, y, z))(a, q12, b)
     np.testing.assert_allclose(np.asarray(looped), np.asarray(whole), rtol=1e-13, atol=1e-16)
 
 

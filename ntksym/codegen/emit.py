@@ -151,7 +151,7 @@ class ModuleWriter:
             *self.extra_preludes(),
         ]
         if uses_quadrature:
-            parts.append(prelude_source("prelude_quadrature.py"))
+            parts += [prelude_source("prelude_quadrature.py"), prelude_source("prelude_mehler.py")]
         parts += self.functions
         parts.append("def _propagate(s, hp):\n" + "\n".join(body) + "\n    return s")
         parts.append(

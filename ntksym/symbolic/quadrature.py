@@ -1,8 +1,10 @@
-"""Error estimate of the variance-fitted quadrature (`ntksym.codegen.prelude_quadrature`).
+"""Error estimate of the Gaussian expectations of the generated modules (`ntksym.codegen.prelude_mehler`).
 
-The generated modules evaluate `E[phi(u) phi(v)]` and `E[phi'(u) phi'(v)]` with a fixed rule (240 outer
-by 192 inner nodes). `estimate_error` compares it with a refined rule (twice the panels or more, order
-16), whose own error is far smaller, so the difference estimates the error of the generated code.
+The generated modules evaluate `E[phi(u) phi(v)]` and `E[phi'(u) phi'(v)]` by the Mehler (Hermite) series
+where its certified truncation bound allows, else by a fixed 2-D rule (240 outer by 192 inner nodes,
+`prelude_quadrature`). `estimate_error` compares what they compute (whichever path is taken) with a
+refined 2-D rule (twice the panels or more, order 16), whose own error is far smaller, so the
+difference estimates the error of the generated code.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def estimate_error(phi, dphi, q11, q12, q22) -> QuadratureError:
     import jax
     import jax.numpy as jnp
 
+    from ntksym.codegen import prelude_mehler as mehler
     from ntksym.codegen import prelude_quadrature as quad
 
     q11, q12, q22 = (jnp.asarray(a, jnp.float64) for a in (q11, q12, q22))
@@ -67,8 +70,8 @@ def estimate_error(phi, dphi, q11, q12, q22) -> QuadratureError:
 
         @jax.jit  # one fused program: eager dispatch would compile op by op
         def difference(a, b, c, fn=fn):
-            coarse = quad._expect_pair(fn, fn, a, b, c)
-            fine = quad._expect_pair(fn, fn, a, b, c, rules=(refined, refined))
+            coarse = mehler._expect_pair(fn, fn, a, b, c)
+            fine = quad._expect_pair_quadrature(fn, fn, a, b, c, rules=(refined, refined))
             scale = jnp.sqrt(quad._expect_same(fn, fn, a, rule=refined)
                              * quad._expect_same(fn, fn, c, rule=refined))
             return jnp.abs(coarse - fine) / jnp.maximum(scale, jnp.finfo(scale.dtype).tiny)

@@ -1,7 +1,9 @@
 """Activations without a closed-form dual here: tanh, sigmoid, softplus, silu, elu, selu.
 
 Their duals stay symbolic as `GaussianExpectation(phi, phi, q11, q12, q22)` and are evaluated by the
-variance-fitted quadrature of `ntksym.codegen.prelude_quadrature` (error estimate in `QUADRATURE_ERROR`).
+Mehler (Hermite) series with a certified truncation bound, `ntksym.codegen.prelude_mehler`, falling back
+to the variance-fitted 2-D quadrature of `ntksym.codegen.prelude_quadrature` where the bound does not
+meet its tolerance (error estimate of either in `QUADRATURE_ERROR`).
 phi and phi' are written in forms that never overflow (no exp of a large positive argument
 divided by another).
 """
@@ -16,7 +18,8 @@ from ntksym.symbolic.dual import Dual, GaussianExpectation, GaussianExpectationD
 from ntksym.symbolic.state import q11, q12, q22, u, v, x
 
 QUADRATURE_ERROR = 1e-10  # relative to sqrt(E[phi(u)^2] E[phi(v)^2]); measured in docs/quadrature.md
-SOURCE = "variance-fitted Gaussian quadrature"
+SOURCE = ("Mehler's Hermite series (Mehler 1866) with a certified Cauchy-Schwarz truncation bound; "
+          "variance-fitted Gaussian quadrature where the bound does not meet 1e-11")
 
 SELU_SCALE = sp.Float(1.0507009873554804934193349852946)
 SELU_ALPHA = sp.Float(1.6732632423543772848170429916717)
