@@ -251,8 +251,8 @@ def tanh_mlp_by_quadrature(x, depth, w_std, b_std):
             theta = sigma + w_std**2 * theta
             d = jnp.diag(sigma)
             q11, q22 = d[:, None] * jnp.ones_like(sigma), d[None, :] * jnp.ones_like(sigma)
-            pair = quad._expect_pair_quadrature(dtanh, dtanh, q11, sigma, q22, )
-            sigma_new = quad._expect_pair_quadrature(tanh, tanh, q11, sigma, q22, )
+            pair = quad._expect_pair_quadrature(dtanh, dtanh, q11, sigma, q22)
+            sigma_new = quad._expect_pair_quadrature(tanh, tanh, q11, sigma, q22)
             same = jnp.arange(len(d))
             sigma_new = sigma_new.at[same, same].set(quad._expect_same(tanh, tanh, d))
             pair = pair.at[same, same].set(quad._expect_same(dtanh, dtanh, d))
