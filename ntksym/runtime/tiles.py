@@ -2,9 +2,9 @@
 
 A kernel's cost is O(N M depth) time but its working set is only a few (tile x tile) arrays, so tiles
 bound the memory. When x2 is x1 only the tiles on and above the diagonal are computed: each one above is
-mirrored below, and each one on it is computed with x2=None, so its diagonal holds the exact same-input
-values. Every tile has the same padded shape, so the jitted kernel compiles once per kind (diagonal or
-not), whatever N and M are.
+mirrored below, and each one on it gets the exact same-input values on its diagonal
+(`tiled.symmetric_block`). Every block has the same padded shape and every block is one call of the same
+program, so the jitted kernel compiles once, whatever N and M are.
 """
 
 from __future__ import annotations
