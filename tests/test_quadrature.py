@@ -137,6 +137,7 @@ def test_degenerate_correlations_reduce_to_one_dimensional_integrals(name):
         assert abs(got - want) <= TOL * scale
 
 
+@pytest.mark.slow  # 30-50 s on 2 cores: every Mehler branch and the fallback compile per activation
 def test_pair_is_symmetric_in_its_two_variances():
     a = jnp.asarray([1e-6, 0.3, 7.0, 1e4])[:, None]
     b = a.T
@@ -156,6 +157,7 @@ def test_pair_at_full_correlation_equals_the_same_input_rule():
             np.testing.assert_allclose(np.asarray(pair), np.asarray(same), rtol=1e-12, atol=0, err_msg=name)
 
 
+@pytest.mark.slow  # 30-50 s on 2 cores: every Mehler branch and the fallback compile per activation
 def test_float32_is_finite_at_extreme_and_degenerate_variances():
     q = jnp.asarray([0.0, 1e-6, 1.0, 1e4], jnp.float32)
     for name in ("tanh", "selu"):
