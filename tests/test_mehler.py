@@ -62,6 +62,7 @@ def test_typical_variances_take_the_series_with_few_terms():
             assert mehler._MEHLER_TERMS[index] <= 128, (name, index)
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: compiles every branch
 def test_identical_inputs_are_excluded_from_the_bound_and_get_the_diagonal_value():
     q = jnp.asarray([0.0, 1e-6, 0.3, 1.0, 2.0])
     a, b = q[:, None], q[None, :]
@@ -98,6 +99,7 @@ def test_kinked_activations_take_the_series_at_small_correlations():
             assert err <= QUADRATURE_ERROR * float(SAME(fn, fn, 1.0))
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: compiles every branch
 def test_float32_series_is_within_float32_accuracy_and_finite_at_zero_variance():
     q = np.asarray([0.0, 1e-6, 0.1, 0.5, 1.0])
     a, b = q[:, None], q[None, :]
