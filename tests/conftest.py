@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import tempfile
@@ -14,6 +15,19 @@ jax.config.update("jax_enable_x64", True)
 os.environ.setdefault("NTKSYM_CACHE_DIR", tempfile.mkdtemp(prefix="ntksym-test-cache-"))
 
 DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _free_compiled_programs():
+    """Drop XLA's compiled programs after each test file.
+
+    Every compiled program keeps its own memory mappings; a whole suite's worth of them exceeds the
+    kernel's per-process limit (vm.max_map_count, 65530), and XLA then crashes while compiling."""
+    yield
+    jax.clear_caches()
+    gc.collect()
+
+
 ROOT = Path(__file__).parent.parent
 
 

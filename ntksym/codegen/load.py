@@ -13,7 +13,6 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -89,11 +88,13 @@ def write_folder_atomic(folder: Path, write) -> list[Path]:
 
 
 def import_module_file(path: Path, name: str) -> ModuleType:
-    """Import a generated module from a file (tracebacks then show its real lines)."""
+    """Import a generated module from a file (tracebacks then show its real lines).
+
+    The module is not put in `sys.modules`: a process that compiles many specs must be able to free
+    each one, and with it XLA's compiled programs (each holds its own memory mappings)."""
     module_spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    sys.modules[name] = module
     return module
 
 
