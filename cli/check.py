@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_array
 from ntksym.errors import InputError
+from ntksym.layers import weight_count as layer_weight_count
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.tiles import available_memory_bytes
 from ntksym.spec import schema as s
@@ -44,15 +45,7 @@ def parse_widths(text: str) -> list[int]:
 
 def weight_count(layers, width: int) -> int:
     """Weights of the hidden layers at `width` (repeats counted): the bulk of a network's parameters."""
-    total = 0
-    for layer in layers:
-        if isinstance(layer, s.Repeat):
-            total += (layer.count if isinstance(layer.count, int) else 1) * weight_count(layer.layers, width)
-        elif isinstance(layer, s.Residual):
-            total += weight_count(layer.layers, width)
-        elif isinstance(layer, (s.Dense, s.Conv)):
-            total += width * width * (math.prod(layer.filter) if isinstance(layer, s.Conv) else 1)
-    return total
+    return layer_weight_count(layers, width)
 
 
 def check_memory(spec: s.Spec, width: int, rows: int, itemsize: int) -> None:

@@ -10,8 +10,8 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from ntksym.codegen.load import write_atomic
 from ntksym.errors import InputError
+from ntksym.files import write_atomic
 
 SpecArg = Annotated[Path, typer.Argument(help="Path of the YAML spec, e.g. specs/relu_mlp.yaml.", show_default=False)]
 X64Opt = Annotated[bool, typer.Option("--x64", help="Compute in float64 (default float32).")]

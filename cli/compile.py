@@ -10,7 +10,7 @@ import typer
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of
 from ntksym.codegen.emit import emit_module
-from ntksym.codegen.load import write_atomic
+from ntksym.files import write_atomic
 
 
 def compile(

@@ -11,7 +11,7 @@ import typer
 
 import ntksym
 from ntksym.cli.common import SpecArg, check_output
-from ntksym.codegen.load import write_atomic
+from ntksym.files import write_atomic
 
 
 class Format(str, Enum):

@@ -11,8 +11,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import ntksym
 from ntksym.cli.common import SpecArg, check_output, save_npz
-from ntksym.codegen.load import write_atomic
 from ntksym.errors import InputError
+from ntksym.files import write_atomic
 from ntksym.symbolic.fixed_points import Analysis
 
 MAX_POINTS = 2000

@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from ntksym.cli.common import SpecArg
+from ntksym.layers import describe_layers
 from ntksym.spec import load_spec
-from ntksym.spec import schema as s
 
 
 def validate(spec: SpecArg) -> None:
@@ -27,16 +27,4 @@ def validate(spec: SpecArg) -> None:
 
 
 def describe(layers) -> str:
-    parts = []
-    for layer in layers:
-        if isinstance(layer, s.Repeat):
-            parts.append(f"{layer.count} x [{describe(layer.layers)}]")
-        elif isinstance(layer, s.Residual):
-            parts.append(f"residual[{describe(layer.layers)}]")
-        elif isinstance(layer, s.Activation):
-            parts.append(layer.name if layer.name != "expr" else f"expr({layer.expr})")
-        elif isinstance(layer, s.Dense):
-            parts.append("dense" + (f"({layer.width})" if layer.width is not None else ""))
-        else:
-            parts.append(layer.path.rsplit(".", 1)[-1])
-    return ", ".join(parts)
+    return describe_layers(layers)

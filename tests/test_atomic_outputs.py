@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ntksym
-from ntksym.codegen.load import write_folder_atomic
+from ntksym.files import write_folder_atomic
 
 ROOT = Path(__file__).parent.parent
 EXPLODING = """

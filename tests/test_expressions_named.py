@@ -10,7 +10,7 @@ import sympy as sp
 from test_expressions_engine import random_states, values
 
 import ntksym
-from ntksym.spec.fields import ACTIVATIONS
+from ntksym.activations import ACTIVATIONS
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
 from ntksym.symbolic.engine import expression_dual
@@ -51,7 +51,7 @@ def test_every_named_activation_has_an_expression():
 
 def _named(name: str) -> Activation:
     params, _ = NAMED[name]
-    fields = ACTIVATIONS[name]
+    fields = ACTIVATIONS[name].params
     return Activation(name, tuple((k, params.get(k, f.default)) for k, f in fields.items()))
 
 

@@ -87,7 +87,7 @@ def test_diagonal_form_is_the_limit_of_the_cross_form(name, params, f, df):
 
 
 def test_every_named_activation_has_a_rule():
-    from ntksym.spec.fields import ACTIVATIONS
+    from ntksym.activations import ACTIVATIONS
 
     assert set(ACTIVATIONS) == set(ACTIVATION_RULES)
     closed = {c[0] for c in CASES}

@@ -12,11 +12,14 @@ generated module), so the finite network is defined once:
   ("avg_pool", window, stride, padding)               window means (SAME divides by the full window)
   ("global_avg_pool",)                                mean over the spatial axes
   ("flatten",)                                        (n, ..., C) -> (n, P * C)
+  (kind, ...)                                         a kind defined in its own module (ntksym/layers),
+                                                      e.g. ("sum_pool", window, stride, padding)
 
 Spatial states are (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel
 (over the channel axis), as on the analytic side (ntksym/codegen/prelude_spatial.py).
 
-Hyperparameters are resolved to numbers here (defaults from the spec, or overrides). Hidden dense layers
+Each kind writes its record (`LayerKind.record`). Hyperparameters are resolved to numbers here
+(defaults from the spec, or overrides). Hidden dense layers
 take the layer's `width` (default 512), convolutions their `channels` (default 512); the output layer
 (the last dense layer, when it sits at the top level after every other dense layer) keeps its own
 width, default 1.
@@ -28,13 +31,11 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ntksym.activations import ACTIVATIONS
 from ntksym.errors import DerivationError, InputError
+from ntksym.layers import kind_of, walk_layers
 from ntksym.spec import schema as s
-from ntksym.symbolic.rules.numerical import FUNCTIONS
 from ntksym.symbolic.state import symbol_for, x
-
-DEFAULT_WIDTH = 512
-DEFAULT_OUTPUT_WIDTH = 1
 
 
 @dataclass(frozen=True)
@@ -67,101 +68,50 @@ def build_architecture(spec: s.Spec, hyperparameters: dict[str, float] | None = 
     if unknown:
         raise InputError(f"unknown hyperparameters {sorted(unknown)}; the spec defines {sorted(hp)}")
     hp.update({k: float(v) for k, v in (hyperparameters or {}).items()})
-    activations: list[sp.Expr] = []
-    output = _output_layer(spec.layers)
+    lower = _Lowering(hp, _output_layer(spec.layers))
+    return Architecture(lower(spec.layers), tuple(lower.activations), spec.parameterization)
 
-    def lower(layers: tuple[s.Layer, ...]) -> tuple:
-        out = []
-        for layer in layers:
-            if isinstance(layer, s.Dense):
-                is_output = layer is output
-                default = DEFAULT_OUTPUT_WIDTH if is_output else DEFAULT_WIDTH
-                width = default if layer.width is None else _count(layer.width, hp, f"{layer.path}.width")
-                b_std = None if layer.b_std is None else resolve(layer.b_std, hp)
-                out.append(("dense", resolve(layer.w_std, hp), b_std, width, is_output))
-            elif isinstance(layer, s.Activation):
-                activations.append(activation_expression(layer, hp))
-                out.append(("act", len(activations) - 1))
-            elif isinstance(layer, s.LayerNorm):
-                out.append(("layer_norm",))
-            elif isinstance(layer, s.Repeat):
-                out.append(("repeat", _count(layer.count, hp, f"{layer.path}.repeat"), lower(layer.layers)))
-            elif isinstance(layer, s.Residual):
-                out.append(("residual", resolve(layer.scale, hp), lower(layer.layers)))
-            elif isinstance(layer, s.Conv):
-                channels = (
-                    DEFAULT_WIDTH if layer.channels is None
-                    else _count(layer.channels, hp, f"{layer.path}.channels")
-                )
-                b_std = None if layer.b_std is None else resolve(layer.b_std, hp)
-                out.append(("conv", resolve(layer.w_std, hp), b_std, channels, tuple(layer.filter),
-                            tuple(layer.stride), layer.padding))
-            elif isinstance(layer, s.AvgPool):
-                stride = tuple(layer.window) if layer.stride is None else tuple(layer.stride)
-                out.append(("avg_pool", tuple(layer.window), stride, layer.padding))
-            elif isinstance(layer, s.GlobalAvgPool):
-                out.append(("global_avg_pool",))
-            elif isinstance(layer, s.Flatten):
-                out.append(("flatten",))
-            else:
-                raise DerivationError(
-                    f"{layer.path}: the finite network for `{type(layer).__name__}` layers is not supported yet"
-                )
-        return tuple(out)
 
-    return Architecture(lower(spec.layers), tuple(activations), spec.parameterization)
+class _Lowering:
+    """What a layer kind's `record` needs: `lower(children)` for combinators, numbers resolved from
+    the hyperparameters, the output layer, and the list the activations are appended to."""
+
+    def __init__(self, hp: dict[str, float], output):
+        self.hp, self.output = hp, output
+        self.activations: list[sp.Expr] = []
+
+    def __call__(self, layers: tuple[s.Layer, ...]) -> tuple:
+        return tuple(kind_of(layer).record(layer, self.hp, self) for layer in layers)
+
+    def number(self, value) -> float:
+        return resolve(value, self.hp)
+
+    def count(self, value, what: str) -> int:
+        return _count(value, self.hp, what)
+
+    def activation(self, layer: s.Activation) -> int:
+        """The index of the layer's activation function in the architecture's list."""
+        self.activations.append(activation_expression(layer, self.hp))
+        return len(self.activations) - 1
 
 
 def _output_layer(layers: tuple[s.Layer, ...]) -> s.Dense | None:
     """The last top-level dense layer, if no dense layer hides in a later repeat or residual block."""
     for layer in reversed(layers):
-        if isinstance(layer, s.Dense):
+        if layer.kind == "dense":
             return layer
-        if isinstance(layer, (s.Repeat, s.Residual)) and _has_dense(layer.layers):
+        if kind_of(layer).combinator and any(inner.kind == "dense" for inner in walk_layers(kind_of(layer).children(layer))):
             return None
     return None
 
 
-def _has_dense(layers: tuple[s.Layer, ...]) -> bool:
-    return any(
-        isinstance(layer, s.Dense) or (isinstance(layer, (s.Repeat, s.Residual)) and _has_dense(layer.layers))
-        for layer in layers
-    )
-
-
 def activation_expression(act: s.Activation, hp: dict[str, float]) -> sp.Expr:
-    """phi(x) of an activation as a SymPy expression (SPEC_FORMAT.md's table), parameters as numbers."""
+    """phi(x) of an activation as a SymPy expression (its entry in ntksym/activations.py), parameters as numbers."""
     if act.name == "expr":
         return expression_activation(act.expr, hp)
-    p = {key: _number(value, hp) for key, value in act.params}
-    relu = sp.Max(x, 0)
-    name = act.name
-    if name in FUNCTIONS:
-        return FUNCTIONS[name][0]
-    if name == "rectified_monomial":
-        return sp.Heaviside(x) if int(p["degree"]) == 0 else relu ** int(p["degree"])
-    if name == "hermite":
-        n = int(p["degree"])
-        return sp.expand(sp.hermite_prob(n, x)) / sp.sqrt(sp.factorial(n))
-    table = {
-        "identity": lambda: x,
-        "relu": lambda: relu,
-        "leaky_relu": lambda: relu + p["alpha"] * sp.Min(x, 0),
-        "abrelu": lambda: p["a"] * sp.Min(x, 0) + p["b"] * relu,
-        "abs": lambda: sp.Abs(x),
-        "step": lambda: sp.Heaviside(x),
-        "erf": lambda: p["a"] * sp.erf(p["b"] * x) + p["c"],
-        "gelu": lambda: x * (1 + sp.erf(x / sp.sqrt(2))) / 2,
-        "sin": lambda: p["a"] * sp.sin(p["b"] * x + p["c"]),
-        "cos": lambda: p["a"] * sp.cos(p["b"] * x + p["c"]),
-        "exp": lambda: p["a"] * sp.exp(p["b"] * x),
-        "gaussian": lambda: p["a"] * sp.exp(p["b"] * x**2),
-        "monomial": lambda: x ** int(p["degree"]),
-        "polynomial": lambda: sum((c * x**i for i, c in enumerate(p["coef"])), sp.Integer(0)),
-    }
-    if name not in table:
-        raise DerivationError(f"{act.path}: no finite-network form for the activation `{name}` yet")
-    return table[name]()
+    if act.name not in ACTIVATIONS:
+        raise DerivationError(f"{act.path}: no finite-network form for the activation `{act.name}`")
+    return ACTIVATIONS[act.name].function(x, **{key: _number(value, hp) for key, value in act.params})
 
 
 def _number(value, hp: dict[str, float]):

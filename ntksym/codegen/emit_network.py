@@ -7,9 +7,12 @@ architecture literal (numbers, None, booleans: `repr` of validated values) and e
 
 from __future__ import annotations
 
+import inspect
+
 from ntksym.codegen.architecture import build_architecture
 from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import DerivationError
+from ntksym.layers import LAYERS
 from ntksym.spec.schema import Spec
 
 API = '''
@@ -60,8 +63,31 @@ def network_parts(spec: Spec, printer: KernelPrinter, prelude: str) -> list[str]
         *phis,
         f"_ACTIVATIONS = ({names})",
         prelude,
+        *_layer_functions(arch.records),
         API,
     ]
+
+
+def _layer_functions(records) -> list[str]:
+    """The finite-network functions of the kinds defined in their own module, and their registration."""
+    out = []
+    for key in sorted(_record_kinds(records)):
+        kind = LAYERS.get(key)
+        if kind is None or not kind.network_functions:
+            continue
+        shape_fn, apply_fn = kind.network_functions
+        out += [inspect.getsource(shape_fn).strip(), inspect.getsource(apply_fn).strip(),
+                f"_NET_LAYERS[{key!r}] = ({kind.on_pixels!r}, {shape_fn.__name__}, {apply_fn.__name__})"]
+    return out
+
+
+def _record_kinds(records) -> set[str]:
+    kinds = set()
+    for rec in records:
+        kinds.add(rec[0])
+        if rec[0] in ("repeat", "residual"):
+            kinds |= _record_kinds(rec[2])
+    return kinds
 
 
 def _records_comment() -> str:

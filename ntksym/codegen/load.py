@@ -11,32 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
-import shutil
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
 from ntksym._version import __version__
+from ntksym.files import cache_dir, write_atomic, write_folder_atomic  # noqa: F401 (re-exported)
 from ntksym.spec.schema import Spec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-
-
-def cache_dir() -> Path:
-    """$NTKSYM_CACHE_DIR, else $XDG_CACHE_HOME/ntksym, else ~/.cache/ntksym."""
-    if os.environ.get("NTKSYM_CACHE_DIR"):
-        return Path(os.environ["NTKSYM_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "ntksym"
 
 
 @lru_cache(maxsize=1)
 def generator_fingerprint() -> str:
     """A hash of the source files that decide what a generated module contains."""
     digest = hashlib.sha256(__version__.encode())
-    for folder in ("spec", "symbolic", "codegen"):
+    for folder in ("spec", "symbolic", "codegen", "layers"):
         for path in sorted((PACKAGE_ROOT / folder).rglob("*.py")):
             digest.update(path.read_bytes())
     return digest.hexdigest()[:12]
@@ -45,46 +35,6 @@ def generator_fingerprint() -> str:
 def cache_path(spec: Spec, dtype: str) -> Path:
     key = f"{spec.sha256[:16]}-{dtype}-{__version__}-{generator_fingerprint()}"
     return cache_dir() / f"{spec.name.replace('-', '_')}-{key}.py"
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the whole new one, never a part."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode() if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_folder_atomic(folder: Path, write) -> list[Path]:
-    """Call `write(target) -> paths` so that `folder` appears whole or not at all.
-
-    A new folder is filled under a private temporary name beside it and renamed into place; into an
-    existing folder each file is written atomically by `write` itself (write_atomic). Returns the final
-    paths."""
-    folder = Path(folder)
-    if folder.is_dir():
-        return list(write(folder))
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    try:
-        paths = [folder / Path(p).relative_to(tmp) for p in write(tmp)]
-        try:
-            os.rename(tmp, folder)
-        except OSError:  # another process created `folder` meanwhile: move the files in one by one
-            for path in paths:
-                os.replace(tmp / path.relative_to(folder), path)
-        return paths
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def import_module_file(path: Path, name: str) -> ModuleType:

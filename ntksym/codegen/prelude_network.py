@@ -13,12 +13,17 @@ import numpy as np
 from jax import lax
 
 _NET_SPATIAL_KINDS = ("conv", "avg_pool", "global_avg_pool", "flatten")
+# Parameterless kinds defined in their own module (ntksym/layers): kind -> (on_pixels,
+# shape_fn(shape, rec), apply_fn(h, rec)). Generated modules fill it from the functions copied in beside this prelude;
+# ntksym.runtime.network fills it from the registry.
+_NET_LAYERS = {}
 
 
 def _net_is_spatial(arch):
     """True when some layer needs the inputs' spatial axes (the network then does not flatten them)."""
     return any(
-        rec[0] in _NET_SPATIAL_KINDS or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
+        rec[0] in _NET_SPATIAL_KINDS or _NET_LAYERS.get(rec[0], (False,))[0]
+        or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
         for rec in arch
     )
 
@@ -113,6 +118,9 @@ def _net_shapes(arch, shape, width=None, stack=()):
             tree.append(None)
         elif kind == "flatten":
             shape = (int(np.prod(shape)),)
+            tree.append(None)
+        elif kind in _NET_LAYERS:
+            shape = _NET_LAYERS[kind][1](shape, rec)
             tree.append(None)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
@@ -213,6 +221,8 @@ def _net_spatial_layer(p, h, rec, parameterization):
         return jnp.mean(h, axis=tuple(range(1, h.ndim - 1)))
     if kind == "flatten":
         return h.reshape(h.shape[0], -1)
+    if kind in _NET_LAYERS:
+        return _NET_LAYERS[kind][2](h, rec)
     raise ValueError(f"no finite network for the layer kind {kind!r} yet")
 
 

@@ -11,8 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ntksym.codegen.load import write_atomic  # noqa: E402
-from ntksym.runtime.check_report import fit_rate  # noqa: E402
+from ntksym.files import write_atomic  # noqa: E402
+from ntksym.runtime.fit import fit_rate  # noqa: E402
 
 
 def _errorbars(ax, widths, values, label, color, marker="o"):

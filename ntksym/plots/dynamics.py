@@ -11,7 +11,7 @@ matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from ntksym.codegen.load import write_atomic  # noqa: E402
+from ntksym.files import write_atomic  # noqa: E402
 
 
 def _curves(prediction) -> list[tuple[str, np.ndarray, str]]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
+from ntksym.layers import kind_of, map_layers
 from ntksym.runtime.check_report import CheckReport
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.empirical import empirical_ntk, monte_carlo_nngp
@@ -42,20 +43,11 @@ def with_width(spec: s.Spec, width: int) -> s.Spec:
 
     output = _output_layer(spec.layers)
 
-    def walk(layers):
-        out = []
-        for layer in layers:
-            if isinstance(layer, s.Dense) and layer is not output:
-                layer = dataclasses.replace(layer, width=int(width))
-            elif isinstance(layer, s.Conv):
-                layer = dataclasses.replace(layer, channels=int(width))
-            elif isinstance(layer, (s.Repeat, s.Residual)):
-                layer = dataclasses.replace(layer, layers=walk(layer.layers))
-            out.append(layer)
-        return tuple(out)
+    def widen(layer):
+        return kind_of(layer).with_width(layer, width, layer is output)
 
     digest = hashlib.sha256(f"{spec.sha256}:hidden-width={int(width)}".encode()).hexdigest()
-    return dataclasses.replace(spec, layers=walk(spec.layers), sha256=digest)
+    return dataclasses.replace(spec, layers=map_layers(spec.layers, widen), sha256=digest)
 
 
 def relative_error(estimate, exact) -> float:

@@ -8,17 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ntksym.codegen.load import write_atomic, write_folder_atomic
-
-
-def fit_rate(widths, errors: np.ndarray) -> tuple[float, float]:
-    """(slope, intercept) of log(mean error over seeds) against log(width): error ~ exp(b) width^slope."""
-    means = np.nanmean(np.asarray(errors, np.float64), axis=1)
-    ok = np.isfinite(means) & (means > 0)
-    if ok.sum() < 2:
-        return float("nan"), float("nan")
-    slope, intercept = np.polyfit(np.log(np.asarray(widths, np.float64)[ok]), np.log(means[ok]), 1)
-    return float(slope), float(intercept)
+from ntksym.files import write_atomic, write_folder_atomic
+from ntksym.runtime.fit import fit_rate
 
 
 def _summary(values: np.ndarray) -> dict:

@@ -31,9 +31,10 @@ from ntksym.codegen import prelude_network as P
 from ntksym.errors import InputError
 from ntksym.runtime.network import Network, Params
 
+# parameterless kinds with their own finite-network functions add no NTK term, so the fast path takes them
 FAST_KINDS = frozenset(
     {"dense", "act", "layer_norm", "repeat", "residual", "conv", "avg_pool", "global_avg_pool", "flatten"}
-)
+) | frozenset(P._NET_LAYERS)
 METHODS = ("auto", "fast", "generic")
 
 

@@ -26,8 +26,14 @@ from ntksym.codegen import prelude_network as P
 from ntksym.codegen.architecture import Architecture, build_architecture
 from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import InputError
+from ntksym.layers import LAYERS
 from ntksym.spec.schema import Spec
 from ntksym.symbolic.state import x as X
+
+# the finite-network functions of kinds defined in their own module (generated modules copy them in)
+P._NET_LAYERS.update(
+    {key: (kind.on_pixels, *kind.network_functions) for key, kind in LAYERS.items() if kind.network_functions}
+)
 
 
 def activation_function(expr: sp.Expr) -> Callable:

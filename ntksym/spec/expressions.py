@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import sympy as sp
 
+from ntksym.activations import sigmoid
 from ntksym.errors import SpecError, did_you_mean
 from ntksym.symbolic.state import symbol_for, x
 
@@ -36,12 +37,6 @@ _CONDITIONS = (sp.logic.boolalg.BooleanAtom, sp.logic.boolalg.BooleanFunction, s
 _DECIMAL = re.compile(r"^\d{0,20}\.?\d{0,20}$")
 
 
-def _sigmoid(z: sp.Expr) -> sp.Expr:
-    """1/(1 + exp(-z)) written as (1 + tanh(z/2))/2: the same function, and neither it nor its
-    derivative ever overflows."""
-    return (1 + sp.tanh(z / 2)) / 2
-
-
 UNARY: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "exp": sp.exp,
     "log": sp.log,
@@ -49,7 +44,7 @@ UNARY: dict[str, Callable[[sp.Expr], sp.Expr]] = {
     "sin": sp.sin,
     "cos": sp.cos,
     "tanh": sp.tanh,
-    "sigmoid": _sigmoid,
+    "sigmoid": sigmoid,
     "erf": sp.erf,
     "erfc": sp.erfc,
     "abs": sp.Abs,

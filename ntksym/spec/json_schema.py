@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, Field
+from ntksym.activations import ACTIVATIONS
+from ntksym.layers import LAYERS
+from ntksym.spec.fields import PADDINGS, REQUIRED, Field
 
 _NUMBER = {"oneOf": [{"type": "number"}, {"type": "string", "description": "a hyperparameter name"}]}
 _COUNT = {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string"}]}
@@ -23,6 +25,13 @@ def _field_schema(spec_field: Field) -> dict:
         "layers": {"$ref": "#/$defs/layers"},
     }
     out = dict(kinds[spec_field.kind])
+    if spec_field.minimum is not None or spec_field.maximum is not None:
+        number = {"type": "number"}
+        if spec_field.minimum is not None:
+            number["exclusiveMinimum" if spec_field.exclusive_minimum else "minimum"] = spec_field.minimum
+        if spec_field.maximum is not None:
+            number["maximum"] = spec_field.maximum
+        out = {"oneOf": [number, _NUMBER["oneOf"][1]]}
     if spec_field.help:
         out["description"] = spec_field.help
     if spec_field.default is not REQUIRED and spec_field.default is not None:
@@ -44,7 +53,7 @@ def _object(fields: dict[str, Field], extra: dict | None = None) -> dict:
 def _activation_schema() -> dict:
     named = [{"type": "object", "properties": {"name": {"const": name}, **{k: _field_schema(f) for k, f in fields.items()}},
               "required": ["name"] + [k for k, f in fields.items() if f.default is REQUIRED],
-              "additionalProperties": False} for name, fields in ACTIVATIONS.items()]
+              "additionalProperties": False} for name, fields in ((n, e.params) for n, e in ACTIVATIONS.items())]
     expr = {"type": "object", "properties": {"expr": {"type": "string", "maxLength": 4096}},
             "required": ["expr"], "additionalProperties": False}
     return {"oneOf": [{"enum": list(ACTIVATIONS)}, expr, *named]}
@@ -52,7 +61,7 @@ def _activation_schema() -> dict:
 
 def json_schema() -> dict:
     layer_options = []
-    for kind, fields in LAYER_FIELDS.items():
+    for kind, fields in ((key, layer.fields) for key, layer in LAYERS.items()):
         if kind == "repeat":
             layer_options.append(_object(fields))
         elif kind == "activation":

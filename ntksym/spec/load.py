@@ -15,9 +15,11 @@ from typing import Any
 
 import yaml
 
+from ntksym.activations import ACTIVATIONS
 from ntksym.errors import SpecError, did_you_mean
+from ntksym.layers import LAYERS, walk_layers
 from ntksym.spec import schema as s
-from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, RESERVED_NAMES, Field
+from ntksym.spec.fields import PADDINGS, REQUIRED, RESERVED_NAMES, Field
 
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -189,7 +191,8 @@ class _Validator:
 
     def check_spatial_input(self, layers: tuple[s.Layer, ...], input_shape: tuple[int, ...] | None) -> None:
         """Convolutions and pooling need the per-example shape (height, width, channels) up front."""
-        spatial = next((layer for layer in _walk(layers) if isinstance(layer, (s.Conv, s.AvgPool, s.GlobalAvgPool))), None)
+        spatial = next((layer for layer in walk_layers(layers)
+                        if LAYERS[layer.kind].on_pixels and layer.kind != "flatten"), None)
         if spatial is None:
             return
         kind = spatial.path.rsplit(".", 1)[-1]
@@ -221,7 +224,7 @@ class _Validator:
             path = ("hyperparameters", key)
             if not isinstance(key, str) or not _IDENTIFIER.match(key):
                 raise self.error(path, f"hyperparameter name {key!r} must start with a letter and hold only letters, digits and '_'")
-            if key in RESERVED_NAMES or key in ACTIVATIONS or key in LAYER_FIELDS:
+            if key in RESERVED_NAMES or key in ACTIVATIONS or key in LAYERS:
                 raise self.error(path, f"`{key}` is a reserved name; choose another, e.g. `{key}_value`")
             number = _as_number(number)
             if number is None or not math.isfinite(number):
@@ -236,33 +239,35 @@ class _Validator:
         return tuple(self.layer(item, path + (i,)) for i, item in enumerate(value))
 
     def layer(self, item: Any, path: tuple) -> s.Layer:
-        if isinstance(item, str) and item in LAYER_FIELDS and not LAYER_FIELDS[item]:
+        if isinstance(item, str) and item in LAYERS and not LAYERS[item].fields and item != "activation":
             item = {item: None}  # `- flatten` as a bare word
         if not isinstance(item, dict) or not item:
             raise self.error(path, f"each layer is a mapping with one key (a layer kind), got {_kind(item)}; "
-                             f"kinds: {', '.join(LAYER_FIELDS)}")
+                             f"kinds: {', '.join(LAYERS)}")
         if "repeat" in item:
             self.unknown_keys(item, ("repeat", "layers"), path)
-            count = self.value(item["repeat"], Field("count"), path + ("repeat",))
+            count = self.value(item["repeat"], LAYERS["repeat"].fields["repeat"], path + ("repeat",))
             if "layers" not in item:
                 raise self.error(path + ("repeat",), "`repeat` needs a sibling `layers:` list holding the block")
             body = self.layer_list(item["layers"], path + ("repeat", "layers"))
-            return s.Repeat(count=count, layers=body, path=path_text(path + ("repeat",)))
+            here = path + ("repeat",)
+            return LAYERS["repeat"].build({"repeat": count, "layers": body}, path_text(here),
+                                          lambda key, message: self.error(here + (key,), message))
         if len(item) != 1:
             raise self.error(path, f"a layer is a mapping with exactly one key, got {', '.join(map(str, item))}; "
                              "split them into separate list entries")
         ((kind, params),) = item.items()
-        if kind not in LAYER_FIELDS:
-            raise self.error(path + (kind,), f"unknown layer `{kind}`.{did_you_mean(kind, LAYER_FIELDS)} "
-                             f"Layer kinds: {', '.join(LAYER_FIELDS)}")
+        if kind not in LAYERS:
+            raise self.error(path + (kind,), f"unknown layer `{kind}`.{did_you_mean(kind, LAYERS)} "
+                             f"Layer kinds: {', '.join(LAYERS)}")
         here = path + (kind,)
         if kind == "activation":
             return self.activation(params, here)
         if params is None:
             params = {}
         if not isinstance(params, dict):
-            raise self.error(here, f"expected a mapping of fields ({', '.join(LAYER_FIELDS[kind]) or 'none'}), got {_kind(params)}")
-        fields = {k: f for k, f in LAYER_FIELDS[kind].items()}
+            raise self.error(here, f"expected a mapping of fields ({', '.join(LAYERS[kind].fields) or 'none'}), got {_kind(params)}")
+        fields = LAYERS[kind].fields
         self.unknown_keys(params, fields, here)
         values = {}
         for key, spec_field in fields.items():
@@ -272,25 +277,7 @@ class _Validator:
                 raise self.error(here, f"missing required field `{key}` ({spec_field.help or spec_field.kind})")
             else:
                 values[key] = spec_field.default
-        where = path_text(here)
-        if kind == "dense":
-            return s.Dense(values["w_std"], values["b_std"], values["width"], path=where)
-        if kind == "residual":
-            return s.Residual(values["layers"], values["scale"], path=where)
-        if kind == "conv":
-            stride = values["stride"] or (1,) * len(values["filter"])
-            if len(stride) == 1 and len(values["filter"]) == 2:
-                stride = stride * 2
-            if len(stride) != len(values["filter"]):
-                raise self.error(here + ("stride",), "stride must have as many entries as filter")
-            return s.Conv(values["filter"], stride, values["padding"], values["w_std"], values["b_std"],
-                          values["channels"], path=where)
-        if kind == "avg_pool":
-            stride = values["stride"] or values["window"]
-            if len(stride) == 1 and len(values["window"]) == 2:
-                stride = stride * 2
-            return s.AvgPool(values["window"], stride, values["padding"], path=where)
-        return {"layer_norm": s.LayerNorm, "global_avg_pool": s.GlobalAvgPool, "flatten": s.Flatten}[kind](path=where)
+        return LAYERS[kind].build(values, path_text(here), lambda key, message: self.error(here + (key,), message))
 
     def activation(self, value: Any, path: tuple) -> s.Activation:
         where = path_text(path)
@@ -315,7 +302,7 @@ class _Validator:
         if name not in ACTIVATIONS:
             raise self.error(path + ("name",), f"unknown activation `{name}`.{did_you_mean(name, ACTIVATIONS)} "
                              f"Known: {', '.join(ACTIVATIONS)}; or write `{{expr: \"...\"}}`")
-        fields = ACTIVATIONS[name]
+        fields = ACTIVATIONS[name].params
         self.unknown_keys({k: v for k, v in value.items() if k != "name"}, fields, path)
         params = []
         for key, spec_field in fields.items():
@@ -358,26 +345,33 @@ class _Validator:
         if kind == "optional_nonneg" and raw is None:
             return None
         if isinstance(raw, str) and not _NUMERIC.match(raw.strip()):
-            return self.reference(raw, kind, path)
+            return self.reference(raw, kind, path, spec_field)
         number = _as_number(raw)
         if number is None:
             raise self.error(path, f"expected a number or a hyperparameter name, got {_kind(raw)} {raw!r}")
-        self.check_range(number, kind, path, str(raw))
+        self.check_range(number, kind, path, str(raw), spec_field)
         return int(number) if kind in ("count", "degree") else float(number)
 
-    def reference(self, name: str, kind: str, path: tuple) -> s.Ref:
+    def reference(self, name: str, kind: str, path: tuple, spec_field: Field | None = None) -> s.Ref:
         if name not in self.hyper:
             known = f" Defined: {', '.join(self.hyper)}." if self.hyper else ""
             raise self.error(path, f"unknown hyperparameter `{name}`; define it under `hyperparameters:`."
                              + (did_you_mean(name, self.hyper) or known))
-        self.check_range(self.hyper[name], kind, path, f"`{name}` = {self.hyper[name]}")
+        self.check_range(self.hyper[name], kind, path, f"`{name}` = {self.hyper[name]}", spec_field)
         if kind == "degree":  # a degree changes the formula's shape, so it is resolved now
             return int(self.hyper[name])  # type: ignore[return-value]
         return s.Ref(name)
 
-    def check_range(self, number: float, kind: str, path: tuple, shown: str) -> None:
+    def check_range(self, number: float, kind: str, path: tuple, shown: str, spec_field: Field | None = None) -> None:
         if not math.isfinite(number):
             raise self.error(path, f"expected a finite number, got {shown}")
+        if spec_field is not None:
+            low, high = spec_field.minimum, spec_field.maximum
+            below = low is not None and (number <= low if spec_field.exclusive_minimum else number < low)
+            if below or (high is not None and number > high):
+                rule = f"{'>' if spec_field.exclusive_minimum else '>='} {low:g}" if low is not None else ""
+                rule += (" and " if rule and high is not None else "") + (f"<= {high:g}" if high is not None else "")
+                raise self.error(path, f"expected a number {rule} ({spec_field.help or spec_field.kind}), got {shown}")
         if kind in ("nonneg", "optional_nonneg") and number < 0:
             raise self.error(path, f"expected a number >= 0, got {shown}; the sign of a standard deviation does not matter")
         if kind == "count" and (number != int(number) or number < 1):
@@ -386,13 +380,6 @@ class _Validator:
             raise self.error(path, f"expected a whole number at most {MAX_COUNT:,}, got {shown}")
         if kind == "degree" and (number != int(number) or not 0 <= number <= 64):
             raise self.error(path, f"expected a whole number from 0 to 64, got {shown}")
-
-
-def _walk(layers):
-    for layer in layers:
-        yield layer
-        if isinstance(layer, (s.Repeat, s.Residual)):
-            yield from _walk(layer.layers)
 
 
 def _is_int(value: Any) -> bool:

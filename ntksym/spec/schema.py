@@ -6,6 +6,7 @@ A number field holds a float or a `Ref` to a hyperparameter; nothing here is eva
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ Count = int | Ref
 
 @dataclass(frozen=True)
 class Dense:
+    kind: ClassVar[str] = "dense"  # the YAML key: ntksym.layers.LAYERS[kind]
     w_std: Number = 1.0
     b_std: Number | None = 0.0  # None: no bias at all
     width: Count | None = None
@@ -34,6 +36,7 @@ class Dense:
 class Activation:
     """An elementwise nonlinearity: a named one with parameters, or a user expression."""
 
+    kind: ClassVar[str] = "activation"  # the YAML key: ntksym.layers.LAYERS[kind]
     name: str  # "relu", ..., or "expr" for {expr: "..."}
     params: tuple[tuple[str, object], ...] = ()  # for "expr": the spec's hyperparameters (name, value)
     expr: str | None = None
@@ -45,6 +48,7 @@ class Activation:
 
 @dataclass(frozen=True)
 class Repeat:
+    kind: ClassVar[str] = "repeat"  # the YAML key: ntksym.layers.LAYERS[kind]
     count: Count
     layers: tuple[Layer, ...]
     path: str = field(default="", compare=False)
@@ -52,6 +56,7 @@ class Repeat:
 
 @dataclass(frozen=True)
 class Residual:
+    kind: ClassVar[str] = "residual"  # the YAML key: ntksym.layers.LAYERS[kind]
     layers: tuple[Layer, ...]
     scale: Number = 1.0
     path: str = field(default="", compare=False)
@@ -59,11 +64,13 @@ class Residual:
 
 @dataclass(frozen=True)
 class LayerNorm:
+    kind: ClassVar[str] = "layer_norm"  # the YAML key: ntksym.layers.LAYERS[kind]
     path: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Conv:
+    kind: ClassVar[str] = "conv"  # the YAML key: ntksym.layers.LAYERS[kind]
     filter: tuple[int, ...]
     stride: tuple[int, ...] = (1,)
     padding: str = "SAME"
@@ -75,6 +82,7 @@ class Conv:
 
 @dataclass(frozen=True)
 class AvgPool:
+    kind: ClassVar[str] = "avg_pool"  # the YAML key: ntksym.layers.LAYERS[kind]
     window: tuple[int, ...]
     stride: tuple[int, ...] | None = None
     padding: str = "VALID"
@@ -83,14 +91,18 @@ class AvgPool:
 
 @dataclass(frozen=True)
 class GlobalAvgPool:
+    kind: ClassVar[str] = "global_avg_pool"  # the YAML key: ntksym.layers.LAYERS[kind]
     path: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
 class Flatten:
+    kind: ClassVar[str] = "flatten"  # the YAML key: ntksym.layers.LAYERS[kind]
     path: str = field(default="", compare=False)
 
 
+# A layer is any of these or a kind defined in its own module under ntksym/layers (sum_pool, dropout, ...):
+# every layer dataclass has `kind` and `path`.
 Layer = Dense | Activation | Repeat | Residual | LayerNorm | Conv | AvgPool | GlobalAvgPool | Flatten
 
 

@@ -14,7 +14,7 @@ import sympy as sp
 from ntksym.errors import DerivationError
 from ntksym.spec import schema as s
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, Step
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, Step
 from ntksym.symbolic.values import to_sympy
 
 NOT_ANALYSED = (
@@ -60,11 +60,7 @@ def find_block(derivation) -> Block:
 
 
 def _kind(step: Step) -> str:
-    if isinstance(step, RepeatStep):
-        return "repeat"
-    if isinstance(step, ResidualStep):
-        return "residual"
-    return step.path.rsplit(".", 1)[-1]
+    return step.kind
 
 
 def _pairs(body: tuple[Step, ...]) -> tuple[list[tuple[EntrywiseStep, EntrywiseStep]], str]:

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ntksym._version import __version__
-from ntksym.codegen.load import cache_dir, write_atomic
+from ntksym.files import cache_dir, write_atomic
 from ntksym.symbolic.dual import Dual
 
 _HERE = Path(__file__).resolve().parent

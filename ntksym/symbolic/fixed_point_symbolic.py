@@ -53,8 +53,8 @@ def display_symbols(block: Block) -> tuple[sp.Expr, sp.Expr]:
     return w, block.b if isinstance(block.b, sp.Symbol) else sp.Symbol("b_std", real=True)
 
 
-def readable(expr: sp.Expr) -> sp.Expr:
-    """Stable forms (atan2, clamped sqrt) as arccos and plain square roots, for display."""
+def explicit_angles(expr: sp.Expr) -> sp.Expr:
+    """Stable forms (atan2, clamped sqrt) as arccos and plain square roots, so SymPy can simplify them."""
     return expr.subs({ANGLE: sp.acos(q12 / sp.sqrt(q11 * q22)), SQRT_DET: sp.sqrt(q11 * q22 - q12**2)})
 
 
@@ -79,8 +79,8 @@ def symbolic_forms(block: Block) -> SymbolicForms:
     qs = q_star if q_star is not None else Q_STAR
     chi_1 = w**2 * dual.ntk_factor_diag.subs(q11, qs)
     pair = {q11: Q_STAR, q22: Q_STAR}
-    corr = (w**2 * readable(dual.nngp).subs(q12, C * Q_STAR).subs(pair) + b**2) / Q_STAR
-    chi_c = w**2 * readable(dual.ntk_factor).subs(q12, C_STAR * Q_STAR).subs(pair)
+    corr = (w**2 * explicit_angles(dual.nngp).subs(q12, C * Q_STAR).subs(pair) + b**2) / Q_STAR
+    chi_c = w**2 * explicit_angles(dual.ntk_factor).subs(q12, C_STAR * Q_STAR).subs(pair)
     chi_q = None if V.has(GaussianExpectationDiag) else w**2 * sp.diff(V, Q).subs(Q, qs)
     crit, only_b0 = _critical(block, b, chi_1, q_star, w)
     return SymbolicForms(w, b, length_map, q_star, chi_1, corr, chi_c, chi_q, crit, only_b0)

@@ -1,8 +1,4 @@
-"""A derivation as text, LaTeX and JSON-ready data.
-
-Formulas are shown with theta = arccos(q12 / sqrt(q11 q22)) and sqrt(q11 q22 - q12^2) written out,
-which is what the stable forms in the generated code compute.
-"""
+"""A derivation as text, LaTeX and JSON-ready data (display forms: symbolic/readable.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +6,9 @@ import sympy as sp
 
 from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.readable import latex_expression, latex_text, readable
 from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
-from ntksym.symbolic.state import ANGLE, SQRT_DET, fan_in, q11, q12, q22, t11, t12
 from ntksym.symbolic.steps import RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
-
-THETA = sp.Symbol("theta")
-LATEX_NAMES = {q11: "q_{11}", q12: "q_{12}", q22: "q_{22}", t11: "t_{11}", t12: "t_{12}",
-               fan_in: r"n_{\mathrm{in}}", THETA: r"\theta"}
-
-
-def readable(expr: sp.Expr) -> sp.Expr:
-    """Angles as theta, clamped square roots as plain ones: for display only."""
-    return expr.subs(ANGLE, THETA).subs(SQRT_DET, sp.sqrt(q11 * q22 - q12**2, evaluate=False))
 
 
 def _method(dual: Dual | None) -> str:
@@ -71,7 +58,7 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
 
 def derivation_latex(d) -> str:
     spec = d.spec
-    out = [r"\begin{align*}", rf"&\text{{{_latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
+    out = [r"\begin{align*}", rf"&\text{{{latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
     if next(iter_spatial(d.steps), None) is not None:
         out[-1] = LATEX_INPUT
@@ -79,14 +66,6 @@ def derivation_latex(d) -> str:
     out += depth_latex(d)
     out.append(r"\end{align*}")
     return "\n".join(out)
-
-
-def _latex(expr: sp.Expr) -> str:
-    return sp.latex(readable(expr), symbol_names=LATEX_NAMES)
-
-
-def _latex_text(text: str) -> str:
-    return text.replace("\\", "").replace("_", r"\_").replace("{", "").replace("}", "")
 
 
 def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
@@ -100,12 +79,12 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             _steps_latex(step.body, out)
             out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
         elif isinstance(step, SpatialStep):
-            out.extend(spatial_latex(step, _latex, _latex_text))
+            out.extend(spatial_latex(step, latex_text))
         else:
             method = f" [{step.dual.method}]" if step.dual is not None else ""  # how the dual was obtained
-            out.append(rf"&\text{{{_latex_text(step.path)}: {_latex_text(step.label + method)}}}\\")
-            out.append(rf"q_{{12}}' &= {_latex(step.nngp)} \\")
-            out.append(rf"t_{{12}}' &= {_latex(step.ntk)} \\")
+            out.append(rf"&\text{{{latex_text(step.path)}: {latex_text(step.label + method)}}}\\")
+            out.append(rf"q_{{12}}' &= {latex_expression(step.nngp)} \\")
+            out.append(rf"t_{{12}}' &= {latex_expression(step.ntk)} \\")
 
 
 def derivation_dict(d) -> dict:
@@ -128,7 +107,7 @@ def _step_dict(step: Step) -> dict:
         return {"path": step.path, "kind": "residual", "scale": str(step.scale), "body": [_step_dict(s) for s in step.body]}
     if isinstance(step, SpatialStep):
         return spatial_dict(step)
-    out = {"path": step.path, "kind": step.path.rsplit(".", 1)[-1], "label": step.label,
+    out = {"path": step.path, "kind": step.kind, "label": step.label,
            "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
            "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}
     if step.dual is not None:

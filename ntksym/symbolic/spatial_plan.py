@@ -12,11 +12,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import sympy as sp
-
 from ntksym.errors import DerivationError
+from ntksym.layers import kind_of
+from ntksym.layers.base import output_dims  # noqa: F401 (re-exported)
 from ntksym.spec.schema import Spec
-from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
+from ntksym.symbolic.steps import SpatialStep, Step, iter_spatial
 
 _AXES = {1: "width", 2: "height and width"}
 
@@ -41,13 +41,6 @@ class _State:
     fan_known: bool = True
 
 
-def output_dims(dims: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...], padding: str):
-    """Spatial dims after a conv or pool, as `lax.padtype_to_pads` / neural-tangents compute them."""
-    if padding == "VALID":
-        return tuple((n - k) // s + 1 for n, k, s in zip(dims, window, stride, strict=True))
-    return tuple(-(-n // s) for n, s in zip(dims, stride, strict=True))
-
-
 def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
     """None for a fully-connected spec; otherwise checks every spatial layer's shape (`DerivationError`)."""
     spatial = list(iter_spatial(steps))
@@ -66,7 +59,7 @@ def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
             f"{spec.layers[-1].path}: the network ends on a spatial state "
             f"({_shape_text(state.dims)} pixels); add `global_avg_pool` or `flatten` before the readout "
             "dense layer")
-    mode = "full" if any(s.kind in ("avg_pool", "global_avg_pool") for s in spatial) else "diagonal"
+    mode = "full" if any(kind_of(step).mixes_pixels for step in spatial) else "diagonal"
     return SpatialPlan(mode, tuple(shape[:-1]), shape[-1], walker.max_pixels, frozenset(walker.unrolled))
 
 
@@ -88,51 +81,28 @@ class _Walker:
         return state
 
     def step(self, step: Step, state: _State) -> _State:
-        if isinstance(step, EntrywiseStep):
-            if step.path.endswith(".dense"):
+        kind = kind_of(step)
+        if kind.combinator:
+            return kind.walk_shape(step, state, self)
+        if not kind.on_pixels:  # entrywise: dense, activation, layer_norm, dropout
+            if kind.has_weights:
                 self.need_fan_in(step.path, state)
                 return _State(state.dims, step.width is not None)
             return state
-        if isinstance(step, ResidualStep):
-            out = self.walk(step.body, state)
-            if out.dims != state.dims:
-                raise DerivationError(
-                    f"{step.path}: the residual block changes the state from {self.describe(state)} to "
-                    f"{self.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
-                    "blocks (conv with padding SAME and stride 1, no pooling)")
-            return out
-        if isinstance(step, RepeatStep):
-            return self.repeat(step, state)
-        assert isinstance(step, SpatialStep)
         if state.dims is None:
             raise DerivationError(
-                f"{step.path}: `{step.kind}` needs a spatial state, but an earlier flatten or "
-                "global_avg_pool has already made it fully connected; move the layer before it")
-        if step.kind in ("global_avg_pool", "flatten"):
-            return _State(None, state.fan_known)
-        self.check_window(step, state.dims)
-        dims = output_dims(state.dims, step.window, step.stride, step.padding)
-        if step.kind == "conv":
+                f"{step.path}: `{step.kind}` needs a spatial state, but an earlier flatten or global pool "
+                "has already made it fully connected; move the layer before it")
+        if step.window:
+            self.check_window(step, state.dims)
+        dims = kind.spatial_shape(step, state.dims)
+        if kind.has_weights:
             self.need_fan_in(step.path, state)
             return _State(dims, step.width is not None)
         return _State(dims, state.fan_known)
 
-    def repeat(self, step: RepeatStep, state: _State) -> _State:
-        once = self.walk(step.body, state)
-        if once.dims == state.dims:
-            return self.walk(step.body, once)  # a second pass checks the fan-in the block hands itself
-        if not isinstance(step.count, sp.Integer):
-            raise DerivationError(
-                f"{step.path}: the block changes the spatial shape from {self.describe(state)} to "
-                f"{self.describe(once)}, so its repeat count must be a whole number, not the hyperparameter "
-                f"`{step.count}`")
-        self.unrolled.add(step.path)
-        for _ in range(int(step.count) - 1):
-            once = self.walk(step.body, once)
-        return once
-
     def check_window(self, step: SpatialStep, dims: tuple[int, ...]) -> None:
-        name = "filter" if step.kind == "conv" else "window"
+        name = "filter" if kind_of(step).has_weights else "window"
         if len(step.window) != len(dims):
             example = [step.window[0]] * len(dims)
             raise DerivationError(

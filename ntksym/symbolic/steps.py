@@ -10,6 +10,7 @@ spatial state the entrywise steps act pixel pair by pixel pair (docs/architectur
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import sympy as sp
 
@@ -27,10 +28,12 @@ class EntrywiseStep:
     width: sp.Expr | None = None  # the fan_in of the next layer, where this layer sets one
     dual: Dual | None = field(default=None, compare=False)  # for activations: how it was derived
     gap: sp.Expr | None = None  # the new correlation gap g12' where the layer has a stable rule (gap.py)
+    kind: str = ""  # the layer's YAML key (ntksym.layers.LAYERS)
 
 
 @dataclass(frozen=True)
 class RepeatStep:
+    kind: ClassVar[str] = "repeat"
     path: str
     count: sp.Expr  # an Integer, or a hyperparameter's symbol
     body: tuple[Step, ...]
@@ -40,6 +43,7 @@ class RepeatStep:
 class ResidualStep:
     """y = x + scale * block(x): the block's kernels add to the skip's, scaled by scale^2."""
 
+    kind: ClassVar[str] = "residual"
     path: str
     scale: sp.Expr
     body: tuple[Step, ...]
@@ -49,7 +53,7 @@ class ResidualStep:
 class SpatialStep:
     """A layer that mixes pixels: a linear map of the pixel-pair covariances, then (conv) an affine map.
 
-    kind: conv | avg_pool | global_avg_pool | flatten. For conv, `nngp`/`ntk` are the affine map applied
+    kind: the layer's YAML key (conv, avg_pool, sum_pool, ...; ntksym.layers.LAYERS). For conv, `nngp`/`ntk` are the affine map applied
     to the patch averages A(q12), A(t12) (written q12, t12), with `fan_in` standing for
     channels * filter size (the standard parameterization's fan-in of a convolution).
     """
@@ -68,10 +72,13 @@ class SpatialStep:
 Step = EntrywiseStep | RepeatStep | ResidualStep | SpatialStep
 
 
+def iter_steps(steps: tuple[Step, ...]):
+    """Every step, depth first, descending into repeats and residual blocks once."""
+    for step in steps:
+        yield step
+        yield from iter_steps(getattr(step, "body", ()))
+
+
 def iter_spatial(steps: tuple[Step, ...]):
     """Every spatial step, in order, descending into repeats and residual blocks once."""
-    for step in steps:
-        if isinstance(step, SpatialStep):
-            yield step
-        elif isinstance(step, (RepeatStep, ResidualStep)):
-            yield from iter_spatial(step.body)
+    return (step for step in iter_steps(steps) if isinstance(step, SpatialStep))

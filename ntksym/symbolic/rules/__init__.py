@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from types import MappingProxyType
 
+from ntksym.activations import ACTIVATIONS
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.rules import (
@@ -18,22 +20,28 @@ from ntksym.symbolic.rules import (
     trig,
 )
 
-ACTIVATION_RULES: MappingProxyType[str, Callable[[Activation], Dual]] = MappingProxyType({
-    "identity": polynomial.identity,
-    "relu": piecewise_linear.relu,
-    "leaky_relu": piecewise_linear.leaky_relu,
-    "abrelu": piecewise_linear.abrelu,
-    "abs": piecewise_linear.absolute,
-    "step": piecewise_linear.step,
-    "erf": erf.erf,
-    "gelu": gelu.gelu,
-    "sin": trig.sin,
-    "cos": trig.cos,
-    "exp": exponential.exp,
-    "gaussian": exponential.gaussian,
-    "monomial": polynomial.monomial,
-    "rectified_monomial": rectified_monomial.rectified_monomial,
-    "polynomial": polynomial.polynomial,
-    "hermite": polynomial.hermite,
-    **{name: numerical.numerical for name in numerical.FUNCTIONS},
-})
+_RULE_MODULES = {"erf": erf, "exponential": exponential, "gelu": gelu, "piecewise_linear": piecewise_linear,
+                 "polynomial": polynomial, "rectified_monomial": rectified_monomial, "trig": trig}
+
+
+def _rule(entry) -> Callable[[Activation], Dual]:
+    """The closed-form rule an activation's entry names, else the Mehler series / quadrature."""
+    if entry.dual is None:
+        return numerical.numerical
+    module, function = entry.dual.split(":")
+    return getattr(_RULE_MODULES[module], function)
+
+
+ACTIVATION_RULES: MappingProxyType[str, Callable[[Activation], Dual]] = MappingProxyType(
+    {name: _rule(entry) for name, entry in ACTIVATIONS.items()}
+)
+
+
+@lru_cache(maxsize=256)
+def activation_dual(act: Activation) -> Dual:
+    """The dual of one activation: a named rule, or the expression engine for `{expr: ...}`."""
+    if act.name == "expr":
+        from ntksym.symbolic.engine import expression_dual
+
+        return expression_dual(act.expr, act)
+    return ACTIVATION_RULES[act.name](act)

@@ -29,7 +29,7 @@ def dense_step(layer: Dense, parameterization: str) -> EntrywiseStep:
     bias_text = "none" if layer.b_std is None else str(layer.b_std)
     width = None if layer.width is None else to_sympy(layer.width)
     return EntrywiseStep(layer.path, f"dense(w_std={layer.w_std}, b_std={bias_text})",
-                         nngp, ntk, nngp_diag, ntk_diag, width, gap=AffineGap(q11, q22, g12, w**2, b2))
+                         nngp, ntk, nngp_diag, ntk_diag, width, gap=AffineGap(q11, q22, g12, w**2, b2), kind="dense")
 
 
 def layer_norm_step(layer: LayerNorm) -> EntrywiseStep:
@@ -38,4 +38,4 @@ def layer_norm_step(layer: LayerNorm) -> EntrywiseStep:
     A zero input (variance 0) is mapped to 0, as x / sqrt(mean(x^2) + eps) does (see `SafeDiv`)."""
     scale = sp.sqrt(q11 * q22)
     return EntrywiseStep(layer.path, "layer_norm", SafeDiv(q12, scale), SafeDiv(t12, scale), SafeDiv(q11, q11),
-                         SafeDiv(t11, q11), gap=SafeDiv(g12, ClampedSqrt(q11 * q22)))
+                         SafeDiv(t11, q11), gap=SafeDiv(g12, ClampedSqrt(q11 * q22)), kind="layer_norm")

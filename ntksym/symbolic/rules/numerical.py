@@ -4,15 +4,14 @@ Their duals stay symbolic as `GaussianExpectation(phi, phi, q11, q12, q22)` and 
 Mehler (Hermite) series with a certified truncation bound, `ntksym.codegen.prelude_mehler`, falling back
 to the variance-fitted 2-D quadrature of `ntksym.codegen.prelude_quadrature` where the bound does not
 meet its tolerance (error estimate of either in `QUADRATURE_ERROR`).
-phi and phi' are written in forms that never overflow (no exp of a large positive argument
-divided by another).
+phi and phi' come from their entries in ntksym/activations.py.
 """
 
 from __future__ import annotations
 
 import sympy as sp
-from sympy.codegen.cfunctions import expm1, log1p
 
+from ntksym.activations import ACTIVATIONS
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import Dual, GaussianExpectation, GaussianExpectationDiag
 from ntksym.symbolic.state import q11, q12, q22, u, v, x
@@ -21,24 +20,9 @@ QUADRATURE_ERROR = 1e-10  # relative to sqrt(E[phi(u)^2] E[phi(v)^2]); measured 
 SOURCE = ("Mehler's Hermite series (Mehler 1866) with a certified Cauchy-Schwarz truncation bound; "
           "variance-fitted Gaussian quadrature where the bound does not meet 1e-11")
 
-SELU_SCALE = sp.Float(1.0507009873554804934193349852946)
-SELU_ALPHA = sp.Float(1.6732632423543772848170429916717)
-
-
-def _sigmoid(z: sp.Expr) -> sp.Expr:
-    return 1 / (1 + sp.exp(-z))
-
-
-# name -> (phi(x), phi'(x)) in overflow-free forms
+# name -> (phi(x), phi'(x)) of the activations without a closed-form dual (ntksym/activations.py)
 FUNCTIONS: dict[str, tuple[sp.Expr, sp.Expr]] = {
-    "tanh": (sp.tanh(x), 1 - sp.tanh(x) ** 2),
-    "sigmoid": (_sigmoid(x), _sigmoid(x) * _sigmoid(-x)),
-    "softplus": (sp.Max(x, 0) + log1p(sp.exp(-sp.Abs(x))), _sigmoid(x)),
-    "silu": (x * _sigmoid(x), _sigmoid(x) * (1 + x * _sigmoid(-x))),
-    "elu": (sp.Piecewise((x, x > 0), (expm1(sp.Min(x, 0)), True)),
-            sp.Piecewise((1, x > 0), (sp.exp(sp.Min(x, 0)), True))),
-    "selu": (SELU_SCALE * sp.Piecewise((x, x > 0), (SELU_ALPHA * expm1(sp.Min(x, 0)), True)),
-             SELU_SCALE * sp.Piecewise((1, x > 0), (SELU_ALPHA * sp.exp(sp.Min(x, 0)), True))),
+    name: (entry.function(x), entry.derivative(x)) for name, entry in ACTIVATIONS.items() if entry.dual is None
 }
 
 

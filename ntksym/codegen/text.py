@@ -1,0 +1,20 @@
+"""Text that reaches generated modules besides printed expressions: safe comments and prelude bodies."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+HERE = Path(__file__).parent
+_SAFE_COMMENT = re.compile(r"[^A-Za-z0-9_ .,:;=+\-*/()\[\]<>']")
+
+
+def comment_text(text: str, limit: int = 100) -> str:
+    """Text safe inside a `#` comment: one line, a small character set, bounded length."""
+    return _SAFE_COMMENT.sub("?", text)[:limit]
+
+
+def prelude_source(name: str) -> str:
+    """The body of a prelude file, without its own import lines."""
+    text = (HERE / name).read_text()
+    return "\n".join(line for line in text.splitlines() if not line.startswith(("import ", "from "))).strip()

@@ -1,0 +1,39 @@
+"""`activation`: an elementwise nonlinearity, named (SPEC_FORMAT.md's table) or `{expr: ...}`.
+
+The YAML forms (`relu`, `{name: erf, a: 2}`, `{expr: "..."}`) are read by spec/load.py; the duals come
+from symbolic/rules (named) or the expression engine (`expr`).
+"""
+
+from __future__ import annotations
+
+from ntksym.layers.base import LayerKind
+
+
+class ActivationKind(LayerKind):
+    key = "activation"
+    doc = "elementwise nonlinearity: a name, {name: ..., params} or {expr: ...}"
+
+    def derive(self, layer, parameterization, derive_body):
+        from ntksym.symbolic.rules import activation_dual
+        from ntksym.symbolic.state import t11, t12
+        from ntksym.symbolic.steps import EntrywiseStep
+
+        dual = activation_dual(layer)
+        return EntrywiseStep(layer.path, label(layer), dual.nngp, dual.ntk_factor * t12, dual.nngp_diag,
+                             dual.ntk_factor_diag * t11, dual=dual, gap=dual.nngp_gap, kind=self.key)
+
+    def record(self, layer, hp, lower):
+        return ("act", lower.activation(layer))
+
+    def describe(self, layer, describe_body):
+        return layer.name if layer.name != "expr" else f"expr({layer.expr})"
+
+
+def label(act) -> str:
+    if act.name == "expr":
+        return f"activation {act.expr!r}"
+    params = ", ".join(f"{k}={list(v) if isinstance(v, tuple) else v}" for k, v in act.params)
+    return f"{act.name}({params})" if params else act.name
+
+
+KIND = ActivationKind()

@@ -1,0 +1,117 @@
+"""What a layer kind is: everything ntksym knows about one YAML layer key, in one object.
+
+Each module of `ntksym.layers` defines one `LayerKind` and `ntksym.layers.LAYERS` maps the YAML key to
+it. The stages ask that object instead of testing types:
+
+  spec      `fields` (validated by spec/load.py), `build(values, where)` -> the layer's frozen dataclass
+  symbolic  `derive(layer, parameterization, derive_body)` -> a Step; for layers on pixels,
+            `spatial_shape(step, dims)` -> the output's spatial dims (None: fully connected from here)
+  codegen   `emit(step, writer, indent)` -> lines of the generated `_propagate`; `kernel_helpers`:
+            source of the functions those lines call, added once to the module
+  network   `record(layer, hp, lower)` -> the finite network's record (codegen/architecture.py);
+            `network_functions`: (shape, apply) functions for parameterless layers, copied into
+            generated modules and registered with the finite-network interpreter
+  reports   `describe(layer)` for `validate`, `weights(layer, width)` for `check`'s size estimate,
+            `text` / `latex` / `summary` of a spatial step for `derive`
+
+Later stages are imported inside the methods: loading the registry (spec/load.py does) pulls in
+nothing but the spec's own modules.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from ntksym.spec.fields import Field
+
+
+class LayerKind:
+    """Defaults fit a parameterless, entrywise layer; each kind overrides what it has."""
+
+    key: ClassVar[str] = ""
+    doc: ClassVar[str] = ""  # one line for the docs table and `validate`
+    fields: ClassVar[dict[str, Field]] = {}
+    combinator: ClassVar[bool] = False  # repeat, residual: holds child layers (`children`)
+    on_pixels: ClassVar[bool] = False  # needs a spatial state (conv, pools, flatten)
+    mixes_pixels: ClassVar[bool] = False  # needs every pixel pair, not only the pixel diagonal
+    ends_spatial: ClassVar[bool] = False  # the state is fully connected afterwards
+    has_weights: ClassVar[bool] = False  # dense, conv: needs its fan-in, sets the next one
+    kernel_helpers: ClassVar[str] = ""
+    network_functions: ClassVar[tuple[Callable, ...]] = ()
+
+    # -- spec ---------------------------------------------------------------------------------
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
+        """The layer's dataclass from its validated fields; `error(field, message)` makes a SpecError."""
+        raise NotImplementedError(f"layer kind {self.key!r} does not build from fields")
+
+    def children(self, layer: Any) -> tuple:
+        return ()
+
+    # -- symbolic -------------------------------------------------------------------------------
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
+        raise NotImplementedError(f"no kernel rule for {self.key!r}")
+
+    def spatial_shape(self, step: Any, dims: tuple[int, ...]) -> tuple[int, ...] | None:
+        return dims
+
+    # -- codegen --------------------------------------------------------------------------------
+    def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
+        """An entrywise step: the writer's `_entrywise` call (on every pixel pair in full mode)."""
+        return [writer.entrywise_line(step, indent)]
+
+    # -- finite network ---------------------------------------------------------------------------
+    def record(self, layer: Any, hp: dict[str, float], lower: Callable) -> tuple:
+        return (self.key,)
+
+    def with_width(self, layer: Any, width: int, is_output: bool) -> Any:
+        """The layer with its finite width (dense) or channels (conv) set, for `check`'s width sweeps."""
+        return layer
+
+    # -- reports ----------------------------------------------------------------------------------
+    def describe(self, layer: Any, describe_body: Callable) -> str:
+        """`validate`'s short text; `describe_body(children)` describes a combinator's layers."""
+        return self.key
+
+    def weights(self, layer: Any, width: int, weights_body: Callable) -> int:
+        """Weights at `width`, for `check`'s memory estimate; `weights_body(children)` counts children's."""
+        return 0
+
+    def text(self, step: Any, indent: str) -> list[str]:
+        """Lines of `derive`'s text report for a spatial step (below its `path: label` line)."""
+        return []
+
+    def latex(self, step: Any) -> list[str]:
+        return []
+
+    def summary(self, step: Any) -> dict:
+        """Extra fields of a spatial step in `derive --format json`."""
+        return {}
+
+
+def window_size(window: tuple[int, ...]) -> int:
+    return math.prod(window)
+
+
+def window_text(window: tuple[int, ...]) -> str:
+    return "x".join(map(str, window))
+
+
+PADDING_TEXT = {"SAME": "zero outside the image (SAME)", "VALID": "no padding (VALID)",
+                "CIRCULAR": "indices wrap around (CIRCULAR)"}
+
+
+def pool_stride(window: tuple[int, ...], stride: tuple[int, ...] | None) -> tuple[int, ...]:
+    """A pool's stride: the window when not given; one entry spreads over two axes."""
+    stride = tuple(stride) if stride else tuple(window)
+    if len(stride) == 1 and len(window) == 2:
+        stride = stride * 2
+    return stride
+
+
+def output_dims(dims: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...], padding: str):
+    """Spatial dims after a conv or pool, as `lax.padtype_to_pads` / neural-tangents compute them."""
+    if padding == "VALID":
+        return tuple((n - k) // s + 1 for n, k, s in zip(dims, window, stride, strict=True))
+    return tuple(-(-n // s) for n, s in zip(dims, stride, strict=True))

@@ -1,0 +1,46 @@
+"""`dense`: a fully-connected affine layer (the kernel rule: symbolic/rules/dense.py)."""
+
+from __future__ import annotations
+
+from ntksym.layers.base import LayerKind
+from ntksym.spec import schema as s
+from ntksym.spec.fields import B_STD, W_STD, Field
+
+DEFAULT_WIDTH = 512  # a hidden layer's width in the finite network when the spec gives none
+DEFAULT_OUTPUT_WIDTH = 1
+
+
+class DenseKind(LayerKind):
+    key = "dense"
+    doc = "fully-connected affine layer"
+    fields = {"w_std": W_STD, "b_std": B_STD, "width": Field("count", None, "finite network's width")}
+    has_weights = True
+
+    def build(self, values, where, error):
+        return s.Dense(values["w_std"], values["b_std"], values["width"], path=where)
+
+    def derive(self, layer, parameterization, derive_body):
+        from ntksym.symbolic.rules.dense import dense_step
+
+        return dense_step(layer, parameterization)
+
+    def record(self, layer, hp, lower):
+        is_output = layer is lower.output
+        default = DEFAULT_OUTPUT_WIDTH if is_output else DEFAULT_WIDTH
+        width = default if layer.width is None else lower.count(layer.width, f"{layer.path}.width")
+        b_std = None if layer.b_std is None else lower.number(layer.b_std)
+        return ("dense", lower.number(layer.w_std), b_std, width, is_output)
+
+    def describe(self, layer, describe_body):
+        return "dense" + (f"({layer.width})" if layer.width is not None else "")
+
+    def weights(self, layer, width, weights_body):
+        return width * width
+
+    def with_width(self, layer, width, is_output):
+        import dataclasses
+
+        return layer if is_output else dataclasses.replace(layer, width=int(width))
+
+
+KIND = DenseKind()

@@ -1,0 +1,39 @@
+"""`global_avg_pool`: the mean over every spatial position (Novak et al. 2019, section 3.2, "GAP").
+
+Kernel: Sigma' = 1/P^2 sum_{p, p'} Sigma(p, p'), the NTK likewise; the state is fully connected afterwards.
+"""
+
+from __future__ import annotations
+
+from ntksym.layers.base import LayerKind
+from ntksym.spec import schema as s
+
+
+class GlobalAvgPoolKind(LayerKind):
+    key = "global_avg_pool"
+    doc = "mean over all spatial positions"
+    on_pixels = mixes_pixels = ends_spatial = True
+
+    def build(self, values, where, error):
+        return s.GlobalAvgPool(path=where)
+
+    def derive(self, layer, parameterization, derive_body):
+        from ntksym.symbolic.steps import SpatialStep
+
+        return SpatialStep(layer.path, self.key, self.key)
+
+    def spatial_shape(self, step, dims):
+        return None
+
+    def emit(self, step, writer, indent):
+        return [f"{indent}s = _{self.key}(s)  # {writer.comment(step)}"]
+
+    def text(self, step, indent):
+        return [f"{indent}    q12' = 1/P^2 sum_(p, p') q12(p, p') over the P pixels;  t12' likewise "
+                "(fully connected from here)"]
+
+    def latex(self, step):
+        return [r"q_{12}' &= \frac{1}{P^2} \sum_{p, p'} q_{12}(p, p') \\"]
+
+
+KIND = GlobalAvgPoolKind()

@@ -1,0 +1,87 @@
+"""`repeat`: a block of layers applied `count` times, derived once.
+
+Kernel code: a `lax.fori_loop` over the block (compile time does not grow with depth), unrolled only
+where the block changes the spatial shape. Finite network: fresh weights per repetition.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import sympy as sp
+
+from ntksym.layers.base import LayerKind
+from ntksym.spec import schema as s
+from ntksym.spec.fields import REQUIRED, Field
+
+
+class RepeatKind(LayerKind):
+    key = "repeat"
+    doc = "a block of layers repeated `repeat` times (`- repeat: 8` with a sibling `layers:` list)"
+    fields = {"repeat": Field("count", REQUIRED, "how many times"), "layers": Field("layers")}
+    combinator = True
+
+    def build(self, values, where, error):
+        return s.Repeat(count=values["repeat"], layers=values["layers"], path=where)
+
+    def children(self, layer):
+        return layer.layers
+
+    def replace_children(self, layer, children):
+        return dataclasses.replace(layer, layers=tuple(children))
+
+    def derive(self, layer, parameterization, derive_body):
+        from ntksym.symbolic.steps import RepeatStep
+        from ntksym.symbolic.values import to_sympy
+
+        return RepeatStep(layer.path, to_sympy(layer.count), derive_body(layer.layers))
+
+    def walk_shape(self, step, state, walker):
+        """The block once; the shape it leaves must be the one it starts from, unless the count is a
+        whole number (then the block is unrolled)."""
+        from ntksym.errors import DerivationError
+
+        once = walker.walk(step.body, state)
+        if once.dims == state.dims:
+            return walker.walk(step.body, once)  # a second pass checks the fan-in the block hands itself
+        if not isinstance(step.count, sp.Integer):
+            raise DerivationError(
+                f"{step.path}: the block changes the spatial shape from {walker.describe(state)} to "
+                f"{walker.describe(once)}, so its repeat count must be a whole number, not the hyperparameter "
+                f"`{step.count}`")
+        walker.unrolled.add(step.path)
+        for _ in range(int(step.count) - 1):
+            once = walker.walk(step.body, once)
+        return once
+
+    def emit(self, step, writer, indent):
+        from ntksym.codegen.text import comment_text
+
+        k = writer.new_index()
+        if step.path in writer.unrolled:  # a block that changes the shape cannot be a fori_loop's body
+            count = int(step.count)
+            lines = [f"{indent}# {comment_text(step.path)}: repeat {count} times (the shape changes: unrolled)",
+                     f"{indent}def _block_{k}(_, s):"]
+            lines.extend(writer.steps(step.body, indent + "    "))
+            return lines + [f"{indent}    return s", f"{indent}for _i in range({count}):",
+                            f"{indent}    s = _block_{k}(_i, s)"]
+        lines = [f"{indent}# {comment_text(step.path)}: repeat {comment_text(str(step.count))} times",
+                 f"{indent}def _block_{k}(_, s):"]
+        lines.extend(writer.steps(step.body, indent + "    "))
+        lines.append(f"{indent}    return s")
+        count = writer.value(step.count)
+        if isinstance(step.count, sp.Symbol):
+            count = f"jnp.asarray({count}).astype(jnp.int32)"
+        return lines + [f"{indent}s = lax.fori_loop(0, {count}, _block_{k}, s)"]
+
+    def record(self, layer, hp, lower):
+        return ("repeat", lower.count(layer.count, f"{layer.path}.repeat"), lower(layer.layers))
+
+    def describe(self, layer, describe_body):
+        return f"{layer.count} x [{describe_body(layer.layers)}]"
+
+    def weights(self, layer, width, weights_body):
+        return (layer.count if isinstance(layer.count, int) else 1) * weights_body(layer.layers)
+
+
+KIND = RepeatKind()

@@ -1,0 +1,62 @@
+"""`residual`: y = x + scale * block(x). The two branches are independent, so the kernels add, the
+block's scaled by scale^2 (prelude.py's `_residual_sum`)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ntksym.layers.base import LayerKind
+from ntksym.spec import schema as s
+from ntksym.spec.fields import Field
+
+
+class ResidualKind(LayerKind):
+    key = "residual"
+    doc = "y = x + scale * block(x)"
+    fields = {"layers": Field("layers"), "scale": Field("real", 1.0, "y = x + scale * block(x)")}
+    combinator = True
+
+    def build(self, values, where, error):
+        return s.Residual(values["layers"], values["scale"], path=where)
+
+    def children(self, layer):
+        return layer.layers
+
+    def replace_children(self, layer, children):
+        return dataclasses.replace(layer, layers=tuple(children))
+
+    def derive(self, layer, parameterization, derive_body):
+        from ntksym.symbolic.steps import ResidualStep
+        from ntksym.symbolic.values import to_sympy
+
+        return ResidualStep(layer.path, to_sympy(layer.scale), derive_body(layer.layers))
+
+    def walk_shape(self, step, state, walker):
+        from ntksym.errors import DerivationError
+
+        out = walker.walk(step.body, state)
+        if out.dims != state.dims:
+            raise DerivationError(
+                f"{step.path}: the residual block changes the state from {walker.describe(state)} to "
+                f"{walker.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
+                "blocks (conv with padding SAME and stride 1, no pooling)")
+        return out
+
+    def emit(self, step, writer, indent):
+        from ntksym.codegen.text import comment_text
+
+        lines = [f"{indent}skip = s  # {comment_text(step.path)}: residual block"]
+        lines.extend(writer.steps(step.body, indent))
+        return lines + [f"{indent}s = _residual_sum(skip, s, {writer.value(step.scale)})"]
+
+    def record(self, layer, hp, lower):
+        return ("residual", lower.number(layer.scale), lower(layer.layers))
+
+    def describe(self, layer, describe_body):
+        return f"residual[{describe_body(layer.layers)}]"
+
+    def weights(self, layer, width, weights_body):
+        return weights_body(layer.layers)
+
+
+KIND = ResidualKind()

@@ -1,0 +1,15 @@
+"""Power-law fits of errors against width (used by check reports and their plots)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def fit_rate(widths, errors: np.ndarray) -> tuple[float, float]:
+    """(slope, intercept) of log(mean error over seeds) against log(width): error ~ exp(b) width^slope."""
+    means = np.nanmean(np.asarray(errors, np.float64), axis=1)
+    ok = np.isfinite(means) & (means > 0)
+    if ok.sum() < 2:
+        return float("nan"), float("nan")
+    slope, intercept = np.polyfit(np.log(np.asarray(widths, np.float64)[ok]), np.log(means[ok]), 1)
+    return float(slope), float(intercept)
