@@ -167,3 +167,14 @@ def test_atomic_write_leaves_no_temporary_files(tmp_path):
     cache.write_atomic(target, "world")
     assert target.read_text() == "world"
     assert os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_every_helper_the_printer_calls_is_defined_once_in_a_prelude():
+    import re
+
+    from ntksym.codegen.printer import CALLS
+
+    codegen = Path(ntksym.__file__).parent / "codegen"
+    preludes = "\n".join(path.read_text() for path in codegen.glob("prelude*.py"))
+    for helper in (name for name in CALLS.values() if name.startswith("_")):
+        assert len(re.findall(rf"^def {helper}\(", preludes, flags=re.M)) == 1, helper

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import sympy as sp
+from conftest import ROOT
 from scipy.integrate import dblquad, quad
 from scipy.optimize import brentq
 
@@ -226,3 +227,21 @@ def test_elu_fixed_point_matches_scipy_despite_the_kink():
     q = brentq(lambda q: 1.96 * _expect(lambda x: elu(x) ** 2, q) + 0.01 - q, 1e-6, 50, xtol=1e-15)
     assert fp.q_star == pytest.approx(q, rel=1e-10)
     assert fp.chi_1 == pytest.approx(1.96 * _expect(lambda x: delu(x) ** 2, q), rel=1e-10)
+
+
+def test_text_latex_and_json_of_one_derivation_share_one_depth_analysis():
+    from unittest import mock
+
+    from ntksym.symbolic import fixed_points
+
+    derivation = ntksym.derive(ntksym.load_spec(ROOT / "specs" / "tanh_edge_of_chaos.yaml"))
+    original = fixed_points.Analysis.fixed_points
+    calls = []
+
+    def counted(self, *args, **kwargs):
+        calls.append(1)
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(fixed_points.Analysis, "fixed_points", counted):
+        derivation.text(), derivation.latex(), derivation.to_dict()
+    assert len(calls) == 1

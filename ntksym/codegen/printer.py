@@ -1,7 +1,7 @@
 """A SymPy printer for the generated JAX modules.
 
 It subclasses SymPy's `JaxPrinter`, whose defaults break under `jit` in SymPy 1.14 (erf is printed as
-`math.erf`, Max as a `functools.reduce`). Known functions come from a table; anything unknown is refused
+`math.erf`, Max as a `functools.reduce`). Known functions come from a table (`CALLS`); anything unknown is refused
 loudly (`CodegenError`), never printed as a comment.
 """
 
@@ -14,6 +14,23 @@ from ntksym.errors import CodegenError
 
 # Module prefixes in the generated text: `import jax.numpy as jnp`, `import jax.scipy.special as jsp`.
 _ALIASES = {"jax.numpy": "jnp", "jax.scipy.special": "jsp", "jax.lax": "lax"}
+
+# SymPy function -> the call it prints as, every argument printed in order: a jnp / jsp function, or a
+# helper defined once in a prelude (names starting with `_`; tests/test_codegen.py checks each exists).
+CALLS = {
+    "erf": "jsp.erf",
+    "erfc": "jsp.erfc",
+    "sign": "jnp.sign",
+    "Abs": "jnp.abs",
+    "atan2": "_atan2",  # vectorisable: XLA's arctan2 calls scalar libm on CPU
+    "ClampedSqrt": "_clamped_sqrt",
+    "SqrtDetFromGap": "_sqrt_det_from_gap",
+    "AffineGap": "_affine_gap",
+    "ScaledSinMinusThetaCos": "_scaled_sin_minus_theta_cos",
+    "SafeDiv": "_safe_div",
+    "GaussianExpectation": "_expect_pair",
+    "GaussianExpectationDiag": "_expect_same",
+}
 
 
 class KernelPrinter(JaxPrinter):
@@ -40,17 +57,6 @@ class KernelPrinter(JaxPrinter):
     def _print_Pi(self, expr):
         return "jnp.pi"
 
-    def _print_erf(self, expr):
-        return f"jsp.erf({self._print(expr.args[0])})"
-
-    def _print_erfc(self, expr):
-        return f"jsp.erfc({self._print(expr.args[0])})"
-
-    def _print_atan2(self, expr):
-        # the prelude's vectorisable arctan2: XLA's calls scalar libm on CPU
-        y, x = (self._print(arg) for arg in expr.args)
-        return f"_atan2({y}, {x})"
-
     def _print_Max(self, expr):
         return self._nested("jnp.maximum", expr.args)
 
@@ -66,44 +72,26 @@ class KernelPrinter(JaxPrinter):
     def _print_Heaviside(self, expr):
         return f"jnp.heaviside({self._print(expr.args[0])}, 0.5)"
 
-    def _print_sign(self, expr):
-        return f"jnp.sign({self._print(expr.args[0])})"
-
-    def _print_Abs(self, expr):
-        return f"jnp.abs({self._print(expr.args[0])})"
-
-    def _print_ClampedSqrt(self, expr):
-        return f"_clamped_sqrt({self._print(expr.args[0])})"
-
-    def _print_SqrtDetFromGap(self, expr):
-        return f"_sqrt_det_from_gap({', '.join(self._print(arg) for arg in expr.args)})"
-
-    def _print_AffineGap(self, expr):
-        return f"_affine_gap({', '.join(self._print(arg) for arg in expr.args)})"
-
-    def _print_ScaledSinMinusThetaCos(self, expr):
-        return f"_scaled_sin_minus_theta_cos({', '.join(self._print(arg) for arg in expr.args)})"
-
-    def _print_SafeDiv(self, expr):
-        return f"_safe_div({self._print(expr.args[0])}, {self._print(expr.args[1])})"
-
     def _print_Lambda(self, expr):
         (var,) = expr.variables
         return f"lambda {self._print(var)}: {self._print(expr.expr)}"
-
-    def _print_GaussianExpectation(self, expr):
-        f, g, a, b, c = (self._print(arg) for arg in expr.args)
-        return f"_expect_pair({f}, {g}, {a}, {b}, {c})"
-
-    def _print_GaussianExpectationDiag(self, expr):
-        f, g, a = (self._print(arg) for arg in expr.args)
-        return f"_expect_same({f}, {g}, {a})"
 
     def _print_Function(self, expr):
         name = type(expr).__name__
         if name.startswith("_print"):
             return super()._print_Function(expr)
         raise CodegenError(f"the code generator has no JAX form for the function `{name}` in {expr}")
+
+
+def _call_printer(function: str):
+    def print_call(self, expr):
+        return f"{function}({', '.join(self._print(arg) for arg in expr.args)})"
+
+    return print_call
+
+
+for _name, _function in CALLS.items():  # installed as SymPy's own printers define theirs: _print_<Class>
+    setattr(KernelPrinter, f"_print_{_name}", _call_printer(_function))
 
 
 def print_expression(expr: sp.Expr) -> str:

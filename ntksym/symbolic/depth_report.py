@@ -3,6 +3,8 @@ Schoenholz et al. 2017; Jacot et al. 2019). Where the spec is not analysed, the 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import sympy as sp
 
 from ntksym.errors import NtksymError
@@ -11,8 +13,10 @@ from ntksym.symbolic.fixed_point_symbolic import C_STAR, Q_STAR, C, Q
 LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
 
 
+@lru_cache(maxsize=32)
 def analyse(d):
-    """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason)."""
+    """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason). Cached: text, LaTeX and JSON
+    of one derivation share one numeric analysis."""
     from ntksym.symbolic.fixed_points import Analysis
 
     try:
