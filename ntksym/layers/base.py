@@ -86,8 +86,15 @@ class LayerKind:
         return []
 
     def summary(self, step: Any) -> dict:
-        """Extra fields of a spatial step in `derive --format json`."""
+        """Extra fields of a spatial step or a combinator in `derive --format json`."""
         return {}
+
+    def report_text(self, step: Any, lines: list[str], indent: str, body: Callable) -> None:
+        """A combinator's lines of `derive`'s text; `body(children, indent)` writes the children's."""
+        raise NotImplementedError
+
+    def report_latex(self, step: Any, out: list[str], body: Callable) -> None:
+        raise NotImplementedError
 
 
 def window_size(window: tuple[int, ...]) -> int:

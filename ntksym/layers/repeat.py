@@ -74,6 +74,18 @@ class RepeatKind(LayerKind):
             count = f"jnp.asarray({count}).astype(jnp.int32)"
         return lines + [f"{indent}s = lax.fori_loop(0, {count}, _block_{k}, s)"]
 
+    def report_text(self, step, lines, indent, body):
+        lines.append(f"{indent}{step.path}: repeat {step.count} times (derived once):")
+        body(step.body, indent + "  ")
+
+    def report_latex(self, step, out, body):
+        out.append(rf"&\text{{repeat }} {sp.latex(step.count)} \text{{ times:}}\\")
+        body(step.body)
+        out.append(r"&\text{end repeat}\\")
+
+    def summary(self, step):
+        return {"count": str(step.count)}
+
     def record(self, layer, hp, lower):
         return ("repeat", lower.count(layer.count, f"{layer.path}.repeat"), lower(layer.layers))
 

@@ -49,6 +49,22 @@ class ResidualKind(LayerKind):
         lines.extend(writer.steps(step.body, indent))
         return lines + [f"{indent}s = _residual_sum(skip, s, {writer.value(step.scale)})"]
 
+    def report_text(self, step, lines, indent, body):
+        lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")
+        body(step.body, indent + "  ")
+        c = step.scale**2
+        lines.append(f"{indent}  q12' = q12_skip + {c} * q12_block,  t12' = t12_skip + {c} * t12_block")
+
+    def report_latex(self, step, out, body):
+        import sympy as sp
+
+        out.append(rf"&\text{{residual block, scale }} {sp.latex(step.scale)}:\\")
+        body(step.body)
+        out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
+
+    def summary(self, step):
+        return {"scale": str(step.scale)}
+
     def record(self, layer, hp, lower):
         return ("residual", lower.number(layer.scale), lower(layer.layers))
 

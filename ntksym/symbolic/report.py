@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sympy as sp
-
+from ntksym.layers import kind_of
 from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.readable import latex_expression, latex_text, readable
 from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
-from ntksym.symbolic.steps import RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
+from ntksym.symbolic.steps import SpatialStep, Step, iter_spatial
 
 
 def _method(dual: Dual | None) -> str:
@@ -39,13 +38,12 @@ def derivation_text(d) -> str:
 
 def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
     for step in steps:
-        if isinstance(step, RepeatStep):
-            lines.append(f"{indent}{step.path}: repeat {step.count} times (derived once):")
-            _steps_text(step.body, lines, indent + "  ")
-        elif isinstance(step, ResidualStep):
-            lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")
-            _steps_text(step.body, lines, indent + "  ")
-            lines.append(f"{indent}  q12' = q12_skip + {step.scale**2} * q12_block,  t12' = t12_skip + {step.scale**2} * t12_block")
+        kind = kind_of(step)
+        if kind.combinator:
+            def body(children, inner: str) -> None:
+                _steps_text(children, lines, inner)
+
+            kind.report_text(step, lines, indent, body)
         elif isinstance(step, SpatialStep):
             lines.extend(spatial_text(step, indent))
         else:
@@ -70,14 +68,9 @@ def derivation_latex(d) -> str:
 
 def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
     for step in steps:
-        if isinstance(step, RepeatStep):
-            out.append(rf"&\text{{repeat }} {sp.latex(step.count)} \text{{ times:}}\\")
-            _steps_latex(step.body, out)
-            out.append(r"&\text{end repeat}\\")
-        elif isinstance(step, ResidualStep):
-            out.append(rf"&\text{{residual block, scale }} {sp.latex(step.scale)}:\\")
-            _steps_latex(step.body, out)
-            out.append(rf"q_{{12}}' &= q_{{12}}^{{\mathrm{{skip}}}} + {sp.latex(step.scale**2)}\, q_{{12}}^{{\mathrm{{block}}}}\\")
+        kind = kind_of(step)
+        if kind.combinator:
+            kind.report_latex(step, out, lambda children: _steps_latex(children, out))
         elif isinstance(step, SpatialStep):
             out.extend(spatial_latex(step, latex_text))
         else:
@@ -101,10 +94,10 @@ def derivation_dict(d) -> dict:
 
 
 def _step_dict(step: Step) -> dict:
-    if isinstance(step, RepeatStep):
-        return {"path": step.path, "kind": "repeat", "count": str(step.count), "body": [_step_dict(s) for s in step.body]}
-    if isinstance(step, ResidualStep):
-        return {"path": step.path, "kind": "residual", "scale": str(step.scale), "body": [_step_dict(s) for s in step.body]}
+    kind = kind_of(step)
+    if kind.combinator:
+        return {"path": step.path, "kind": step.kind, **kind.summary(step),
+                "body": [_step_dict(child) for child in step.body]}
     if isinstance(step, SpatialStep):
         return spatial_dict(step)
     out = {"path": step.path, "kind": step.kind, "label": step.label,
