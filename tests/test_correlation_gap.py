@@ -77,7 +77,7 @@ def _residual_case(dtype: str, proportional: bool):
         scale = np.sqrt(np.outer(v11, v22))
         gap = scale * 10.0 ** rng.uniform(-25, -1, (n, n))
         zeros = np.zeros(n)
-        states.append(tuple(np.asarray(v, dtype) for v in (v11, zeros, v22, zeros, scale - gap, 0 * gap, 4.0, gap)))
+        states.append(prelude._State(*(np.asarray(v, dtype) for v in (v11, zeros, v22, zeros, scale - gap, 0 * gap, 4.0, gap))))
     return states
 
 

@@ -50,7 +50,7 @@ def test_generated_module_defines_predict_and_max_learning_rate():
     assert {"kernel", "predict", "max_learning_rate"} <= names
     imports = {ast.unparse(node) for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))}
     assert imports <= {"import jax", "import jax.numpy as jnp", "import jax.scipy.special as jsp",
-                       "import numpy as np", "from jax import lax"}
+                       "import numpy as np", "from jax import lax", "from typing import NamedTuple"}
 
 
 def test_standalone_module_predicts_like_the_runtime(tmp_path):

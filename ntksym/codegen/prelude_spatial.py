@@ -1,6 +1,6 @@
 # Helpers for kernels of networks with convolutions and pooling, copied verbatim into the generated
 # modules that need them (after prelude.py, whose `_entrywise` and `_residual_sum` they reuse).
-# Spatial state (q11, t11, q22, t22, q12, t12, fan_in), fan_in = channels:
+# Spatial state: prelude.py's `_State` with q12 and no gap, fan_in = channels:
 #   full mode:     q11 (n1, X, X[, Y, Y]), q12 (n1, n2, X, X[, Y, Y]): every pixel pair, the two copies of
 #                  each spatial axis side by side (the layout of neural-tangents);
 #   diagonal mode: q11 (n1, X[, Y]), q12 (n1, n2, X[, Y]): same-pixel covariances only.
@@ -10,6 +10,8 @@
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+
+from ntksym.codegen.prelude import _State  # stripped in generated modules, where it sits above
 
 
 def _spatial_inputs(x1, x2, full):
@@ -34,7 +36,7 @@ def _spatial_inputs(x1, x2, full):
         # data-sized constant at compile time (minutes at a few hundred inputs); a * 0 costs one pass
         return a * 0
 
-    return (q11, zeros(q11), q22, zeros(q22), q12, zeros(q12), jnp.asarray(c, x1.dtype))
+    return _State(q11, zeros(q11), q22, zeros(q22), q12, zeros(q12), jnp.asarray(c, x1.dtype))
 
 
 def _pixel_diagonal(a, batch_ndim):
@@ -63,7 +65,7 @@ def _pixel_eye(dims):
 def _stack(state):
     """The q's and the t's of a spatial state each as one array, its leading axis running over x1's inputs,
     x2's inputs, then the pairs (row-major): a layer is then one pass and one compiled loop, not three."""
-    q11, t11, q22, t22, q12, t12, _ = state
+    q11, t11, q22, t22, q12, t12 = state[:6]
     pixels = q11.shape[1:]
 
     def stack(a11, a22, a12):
@@ -79,12 +81,12 @@ def _unstack(q, t, n1, n2, fan_in):
         pixels = a.shape[1:]
         out.append((a[:n1], a[n1 : n1 + n2], a[n1 + n2 :].reshape((n1, n2) + pixels)))
     (q11, q22, q12), (t11, t22, t12) = out
-    return q11, t11, q22, t22, q12, t12, fan_in
+    return _State(q11, t11, q22, t22, q12, t12, fan_in)
 
 
 def _entrywise_full(state, cross, diag, hp, width=None):
     """An entrywise layer on every pixel pair, variances from the pixel diagonals; exact forms on them."""
-    q11, t11, q22, t22, q12, t12, fan_in = state
+    q11, t11, q22, t22, fan_in = state.q11, state.t11, state.q22, state.t22, state.fan_in
     n1, n2 = q11.shape[0], q22.shape[0]
     d11, d22 = _pixel_diagonal(q11, 1), _pixel_diagonal(q22, 1)
     d_self = jnp.concatenate([d11, d22])
@@ -179,8 +181,8 @@ def _box_average_full(a, batch_ndim, window, stride, padding):
 
 def _map_state(state, fn):
     """Apply a linear map to every kernel of the state; `fn(array, batch_ndim)`."""
-    q11, t11, q22, t22, q12, t12, fan_in = state
-    return (fn(q11, 1), fn(t11, 1), fn(q22, 1), fn(t22, 1), fn(q12, 2), fn(t12, 2), fan_in)
+    q11, t11, q22, t22, q12, t12 = state[:6]
+    return _State(fn(q11, 1), fn(t11, 1), fn(q22, 1), fn(t22, 1), fn(q12, 2), fn(t12, 2), state.fan_in)
 
 
 def _conv(state, affine, hp, full, window, stride, padding, width=None):
@@ -189,10 +191,10 @@ def _conv(state, affine, hp, full, window, stride, padding, width=None):
     q, t = _stack(state)
     averaged = average(jnp.concatenate([q, t]), 1, window, stride, padding)
     q, t = averaged[: q.shape[0]], averaged[q.shape[0] :]
-    patch_fan_in = state[6] * np.prod(window)
+    patch_fan_in = state.fan_in * np.prod(window)
     new_q, new_t = (jnp.broadcast_to(a, q.shape).astype(q.dtype) for a in affine(q, t, patch_fan_in, hp))
-    fan_in = state[6] if width is None else jnp.asarray(width, state[6].dtype)
-    return _unstack(new_q, new_t, state[0].shape[0], state[2].shape[0], fan_in)
+    fan_in = state.fan_in if width is None else jnp.asarray(width, state.fan_in.dtype)
+    return _unstack(new_q, new_t, state.q11.shape[0], state.q22.shape[0], fan_in)
 
 
 def _avg_pool(state, window, stride, padding):
@@ -206,11 +208,11 @@ def _global_avg_pool(state):
 
 def _flatten(state, full):
     """Mean over the pixel diagonal; afterwards fan_in = pixels * channels (the flattened width)."""
-    pixels = np.prod(_pixel_diagonal(state[0], 1).shape[1:] if full else state[0].shape[1:])
+    pixels = np.prod(_pixel_diagonal(state.q11, 1).shape[1:] if full else state.q11.shape[1:])
 
     def mean_diagonal(a, b):
         a = _pixel_diagonal(a, b) if full else a
         return jnp.mean(a, axis=tuple(range(b, a.ndim)))
 
     out = _map_state(state, mean_diagonal)
-    return out[:6] + (out[6] * pixels,)
+    return out._replace(fan_in=out.fan_in * pixels)

@@ -34,9 +34,9 @@ class GlobalSumPoolKind(GlobalAvgPoolKind):
     kernel_helpers = '''
 def _global_sum_pool(state):
     """Sum over every pixel pair: P^2 times the mean (a full-mode q11 holds P^2 numbers per input)."""
-    pairs = float(np.prod(state[0].shape[1:]))
+    pairs = float(np.prod(state.q11.shape[1:]))
     pooled = _global_avg_pool(state)
-    return tuple(a * pairs for a in pooled[:6]) + pooled[6:]
+    return _State(*(a * pairs for a in pooled[:6]), pooled.fan_in)
 '''
     network_functions = (_net_global_sum_pool_shape, _net_global_sum_pool_apply)
 

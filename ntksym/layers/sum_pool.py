@@ -43,7 +43,7 @@ def _sum_pool(state, window, stride, padding):
     """Window sums: |w|^2 times the window means of every kernel of the state."""
     size = float(np.prod(window)) ** 2
     pooled = _avg_pool(state, window, stride, padding)
-    return tuple(a * size for a in pooled[:6]) + pooled[6:]
+    return _State(*(a * size for a in pooled[:6]), pooled.fan_in)
 '''
     network_functions = (_net_sum_pool_shape, _net_sum_pool_apply)
 

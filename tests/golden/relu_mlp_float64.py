@@ -4,6 +4,8 @@ Regenerate with `ntksym compile`; do not edit by hand. Needs only jax and numpy.
 """
 
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -27,15 +29,29 @@ if DTYPE == "float64":
 
 
 # Helpers shared by every generated kernel module (copied verbatim into each one, so the module
-# needs nothing but jax and numpy). State: (q11, t11, q22, t22, None, t12, fan_in, g12) with q11, t11 of
-# shape (n1,), q22, t22 of shape (n2,), t12, g12 of shape (n1, n2).
+# needs nothing but jax and numpy). State (`_State`): q11, t11 of shape (n1,), q22, t22 of shape (n2,),
+# t12 and gap = g12 of shape (n1, n2), q12 None, fan_in a scalar.
 #
 # g12 is the correlation gap sqrt(q11 q22) - q12 >= 0, carried instead of q12 because deep networks drive
 # the correlation towards 1: once 1 - rho is below machine epsilon, q12 no longer holds it, but g12
 # (a small number with its own exponent) does. q12 = sqrt(q11 q22) - g12, sqrt(det) =
 # sqrt(g12 (2 sqrt(q11 q22) - g12)) and the angles are computed from it. Spatial states
-# (prelude_spatial.py) carry q12 in place of None and no g12: (q11, t11, q22, t22, q12, t12, fan_in); their
-# layers pass g12 = None, and the gap is recomputed from q12 where a formula needs it (`_gap_of`).
+# (prelude_spatial.py) carry q12 and no gap (None); their layers pass g12 = None, and the gap is
+# recomputed from q12 where a formula needs it (`_gap_of`).
+
+
+class _State(NamedTuple):
+    """The kernels of a batch pair after a layer: q = NNGP, t = NTK; 11 = x1 with itself, 22 = x2 with
+    itself, 12 = x1 with x2; fan_in the next layer's; gap the correlation gap (carried instead of q12)."""
+
+    q11: jax.Array
+    t11: jax.Array
+    q22: jax.Array
+    t22: jax.Array
+    q12: jax.Array | None
+    t12: jax.Array
+    fan_in: jax.Array
+    gap: jax.Array | None = None
 
 
 
@@ -114,16 +130,16 @@ def _inputs(x1, x2):
     q11 = jnp.sum(x1 * x1, axis=-1) / d
     q22 = jnp.sum(x2 * x2, axis=-1) / d
     q12 = jnp.matmul(x1, x2.T, precision=lax.Precision.HIGHEST) / d
-    return (q11, jnp.zeros_like(q11), q22, jnp.zeros_like(q22), None, jnp.zeros_like(q12),
-            jnp.asarray(d, x1.dtype), _gap_of(q11[:, None], q12, q22[None, :]))
+    return _State(q11, jnp.zeros_like(q11), q22, jnp.zeros_like(q22), None, jnp.zeros_like(q12),
+                  jnp.asarray(d, x1.dtype), _gap_of(q11[:, None], q12, q22[None, :]))
 
 
 def _covariances(state):
     """(q11, t11, q22, t22, q12, t12) of a state, q12 recovered from the gap where one is carried."""
-    if len(state) == 7:
+    if state.gap is None:
         return state[:6]
-    q11, t11, q22, t22, _, t12, _, gap = state
-    return q11, t11, q22, t22, _root_product(q11[:, None], q22[None, :]) - gap, t12
+    q12 = _root_product(state.q11[:, None], state.q22[None, :]) - state.gap
+    return state.q11, state.t11, state.q22, state.t22, q12, state.t12
 
 
 def _entrywise(state, cross, diag, hp, width=None):
@@ -131,8 +147,8 @@ def _entrywise(state, cross, diag, hp, width=None):
 
     `cross` returns the new gap too where its layer has a formula for it without cancellation, else None;
     the gap is then recomputed from the new covariances. (Where q12' is not needed, XLA drops it.)"""
-    q11, t11, q22, t22, q12, t12, fan_in = _covariances(state) + (state[6],)
-    gap = state[7] if len(state) > 7 else None
+    q11, t11, q22, t22, q12, t12 = _covariances(state)
+    fan_in, gap = state.fan_in, state.gap
     new_q12, new_t12, new_gap = cross(q11[:, None], q12, q22[None, :], t12, fan_in, gap, hp)
     new_q11, new_t11 = diag(q11, t11, fan_in, hp)
     new_q22, new_t22 = diag(q22, t22, fan_in, hp)
@@ -144,11 +160,11 @@ def _entrywise(state, cross, diag, hp, width=None):
     new_q11, new_t11, new_q22, new_t22, new_q12, new_t12 = (
         jnp.broadcast_to(n, o.shape).astype(o.dtype) for n, o in zip(new, like))
     if gap is None:
-        return new_q11, new_t11, new_q22, new_t22, new_q12, new_t12, fan_in
+        return _State(new_q11, new_t11, new_q22, new_t22, new_q12, new_t12, fan_in)
     if new_gap is None:
         new_gap = _gap_of(new_q11[:, None], new_q12, new_q22[None, :])
     new_gap = jnp.broadcast_to(jnp.maximum(new_gap, 0), gap.shape).astype(gap.dtype)
-    return new_q11, new_t11, new_q22, new_t22, None, new_t12, fan_in, new_gap
+    return _State(new_q11, new_t11, new_q22, new_t22, None, new_t12, fan_in, new_gap)
 
 
 def _residual_sum(skip, block, scale):
@@ -158,18 +174,18 @@ def _residual_sum(skip, block, scale):
     g = g_a + c g_b + c (q11a q22b - q11b q22a)^2 / ((sqrt(q11a q22b) + sqrt(q11b q22a))^2 D),
     D = sqrt(q11 q22) + sqrt(q11a q22a) + c sqrt(q11b q22b) for the summed q11, q22."""
     c = scale**2
-    if len(skip) == 7:
-        return tuple(a + c * b for a, b in zip(skip[:6], block[:6])) + (block[6],)
+    if skip.gap is None:
+        return _State(*(a + c * b for a, b in zip(skip[:6], block[:6])), block.fan_in)
     q11, t11, q22, t22 = (a + c * b for a, b in zip(skip[:4], block[:4]))
-    t12 = skip[5] + c * block[5]
-    q11a, q22a = skip[0][:, None], skip[2][None, :]
-    q11b, q22b = block[0][:, None], block[2][None, :]
+    t12 = skip.t12 + c * block.t12
+    q11a, q22a = skip.q11[:, None], skip.q22[None, :]
+    q11b, q22b = block.q11[:, None], block.q22[None, :]
     cross_ab, cross_ba = q11a * q22b, q11b * q22a
     outer = (_root_product(q11[:, None], q22[None, :]) + _root_product(q11a, q22a)
              + c * _root_product(q11b, q22b))
     spread = _safe_div((cross_ab - cross_ba) ** 2,
                        (_clamped_sqrt(cross_ab) + _clamped_sqrt(cross_ba)) ** 2 * outer)
-    return q11, t11, q22, t22, None, t12, block[6], skip[7] + c * block[7] + c * spread
+    return _State(q11, t11, q22, t22, None, t12, block.fan_in, skip.gap + c * block.gap + c * spread)
 
 
 def _clamp_correlation(q11, q12, q22):
