@@ -37,6 +37,13 @@ layers:
 """
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _drop_models():
+    """The shared compiled models go with this file (conftest frees XLA's programs after it)."""
+    yield
+    nsk.MODELS.clear()
+
+
 @pytest.fixture(scope="module")
 def data():
     rng = np.random.default_rng(0)

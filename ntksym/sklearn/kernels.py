@@ -11,7 +11,6 @@ being callable as k(X, Y), for SVC(kernel=...), KernelRidge(kernel=...) and frie
 
 from __future__ import annotations
 
-import math
 import weakref
 
 import jax
