@@ -33,7 +33,8 @@ def derive(
         check_output(output)
     derivation = ntksym.derive(ntksym.load_spec(spec))
     if format is Format.json:
-        text = json.dumps(derivation.to_dict(), indent=2, default=str)
+        # standard JSON: inf and nan are null, named in `nonfinite` (schema: `ntksym schema --derive`)
+        text = json.dumps(derivation.to_dict(), indent=2, default=str, allow_nan=False)
     elif format is Format.latex:
         text = derivation.latex()
     else:

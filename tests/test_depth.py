@@ -128,9 +128,10 @@ def test_relu_closed_forms():
 def test_relu_phases_at_and_beyond_w2_2():
     d = _mlp("relu", 1.2, 0.0)
     edge = d.fixed_points(sigma_w=math.sqrt(2.0))
-    assert edge.phase == "edge of chaos" and edge.q_star is None  # every q is fixed
+    assert edge.phase == "edge of chaos" and math.isnan(edge.q_star)  # every q is fixed
     beyond = d.fixed_points(sigma_w=1.5, sigma_b=0.1)
-    assert beyond.phase == "no finite fixed point" and beyond.chi_1 is None
+    assert beyond.phase == "no finite fixed point" and beyond.q_star == math.inf
+    assert beyond.chi_1 == pytest.approx(1.5**2 / 2, rel=1e-12)  # the limit q -> inf of w^2 E[phi'^2]
     assert d.edge_of_chaos(b_std=0.5).w_std == pytest.approx(math.sqrt(2), rel=1e-9)
 
 
@@ -186,7 +187,7 @@ def test_critical_curve_is_increasing_and_agrees_with_edge_of_chaos():
 def test_tanh_with_no_bias_in_the_ordered_phase_has_q_star_zero():
     fp = _mlp("tanh", 0.8, 0.0).fixed_points()
     assert fp.q_star == 0.0 and fp.chi_1 == pytest.approx(0.64, rel=1e-14)
-    assert fp.c_star is None and any("q* = 0" in n for n in fp.notes)
+    assert math.isnan(fp.c_star) and any("q* = 0" in n for n in fp.notes)
 
 
 def test_unrepeated_identical_pairs_are_analysed():

@@ -3,6 +3,7 @@ Schoenholz et al. 2017; Jacot et al. 2019). Where the spec is not analysed, the 
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import sympy as sp
@@ -43,12 +44,24 @@ def depth_dict(d) -> dict:
 def _num(v) -> str:
     if v is None:
         return "none"
+    if isinstance(v, float) and math.isnan(v):
+        return "nan (not defined)"
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+def _tex(v) -> str:
+    if isinstance(v, float) and math.isnan(v):
+        return r"\text{not defined}"
+    if isinstance(v, float) and math.isinf(v):
+        return r"\infty" if v > 0 else r"-\infty"
+    return _num(v)
+
+
 def _q_star(fp) -> str:
-    if fp.q_star is None and any(note.startswith("every q is a fixed point") for note in fp.notes):
+    if math.isnan(fp.q_star) and any(note.startswith("every q is a fixed point") for note in fp.notes):
         return "any (every q is a fixed point)"
+    if math.isinf(fp.q_star):
+        return "inf (q grows without bound)"
     return _num(fp.q_star)
 
 
@@ -72,7 +85,7 @@ def depth_text(d) -> list[str]:
         f"  NTK at depth = {fp.ntk.regime}: tends to {fp.ntk.limit}; {fp.ntk.approach}",
     ]
     lines += [f"  note: {n}" for n in fp.notes]
-    crit = "none in [0.01, 50]" if eoc.w_std is None else f"{eoc.w_std:.6g}"
+    crit = "none in [0.01, 50]" if math.isnan(eoc.w_std) else f"{eoc.w_std:.6g}"
     lines.append(
         f"edge of chaos at b_std = {eoc.b_std:g}: w_std = {crit}"
         + (f"   [closed form: {eoc.symbolic}]" if eoc.symbolic else "")
@@ -93,14 +106,14 @@ def depth_latex(d) -> list[str]:
     out = [
         r"&\text{depth analysis (mean field):}\\",
         rf"q' &= {_latex(f.length_map)}\\",
-        rf"q^* &= {_latex(f.q_star) + ' = ' if f.q_star is not None else ''}{_num(fp.q_star)}\\",
-        rf"\chi_1 &= {_latex(f.chi_1)} = {_num(fp.chi_1)}\\",
+        rf"q^* &= {_latex(f.q_star) + ' = ' if f.q_star is not None else ''}{_tex(fp.q_star)}\\",
+        rf"\chi_1 &= {_latex(f.chi_1)} = {_tex(fp.chi_1)}\\",
         rf"c' &= {_latex(f.correlation_map)}\\",
-        rf"c^* &= {_num(fp.c_star)}, \quad \chi_c = {_latex(f.chi_c)} = {_num(fp.chi_c)}\\",
-        rf"\xi_q &= {_num(fp.xi_q)}, \quad \xi_c = -1/\log\chi_c = {_num(fp.xi_c)}\\",
+        rf"c^* &= {_tex(fp.c_star)}, \quad \chi_c = {_latex(f.chi_c)} = {_tex(fp.chi_c)}\\",
+        rf"\xi_q &= {_tex(fp.xi_q)}, \quad \xi_c = -1/\log\chi_c = {_tex(fp.xi_c)}\\",
         rf"&\text{{phase: {fp.phase}; NTK: {_plain(fp.ntk.regime)}, tends to {_plain(fp.ntk.limit)}}}\\",
     ]
-    if eoc.w_std is not None:
+    if not math.isnan(eoc.w_std):
         sym = f"{_latex(f.w_std_critical)} = " if eoc.symbolic else ""
         out.append(
             rf"w_{{\mathrm{{std}}}}^{{\mathrm{{edge}}}}(b_{{\mathrm{{std}}}} = {eoc.b_std:g}) "

@@ -25,21 +25,37 @@ from ntksym.symbolic.state import q11, symbol_for
 
 EDGE_RTOL = 1e-9  # |chi_1 - 1| below this: the edge of chaos
 PHASES = ("ordered", "chaotic", "edge of chaos", "no finite fixed point")
+INFINITY_PROBES = (1e8, 1e9, 1e10)  # where the maps' limits as q -> inf are read (the end of mf.Q_GRID)
+NAN = math.nan
+
+
+NUMBER_FIELDS = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "chi_q", "w_std", "b_std")
 
 
 @dataclass(frozen=True)
 class FixedPoints:
-    """The depth quantities of the block at one (w_std, b_std); None where they do not exist."""
+    """The depth quantities of the block at one (w_std, b_std). Every number is a float, never None:
+
+    - q_star: the stable fixed point of the length map; 0.0 when the signal vanishes (b = 0, phi(0) = 0);
+      inf when there is no finite fixed point (q grows without bound with depth); nan when every q is a
+      fixed point (the length map is the identity, e.g. ReLU at w^2 = 2, b = 0).
+    - chi_1: w^2 E[phi'(sqrt(q*) z)^2], always a number: without a finite fixed point it is the limit as
+      q -> inf (ReLU: w^2 / 2; inf where it grows without bound, e.g. polynomial phi of degree >= 2).
+    - c_star, chi_c: the stable fixed point of the correlation map and its slope there; nan where the
+      correlation map is not defined (q* = 0 for c_star; no finite fixed point for both).
+    - chi_q: the slope of the length map at q* (without a finite fixed point: its limit as q -> inf).
+    - xi_q, xi_c: depth scales -1/log|chi_q|, -1/log|chi_c|; inf where |chi| >= 1, nan where chi is nan.
+    """
 
     w_std: float
     b_std: float
-    q_star: float | None
-    chi_1: float | None
-    c_star: float | None
-    chi_c: float | None
-    chi_q: float | None  # slope of the length map at q*
-    xi_q: float | None
-    xi_c: float | None
+    q_star: float
+    chi_1: float
+    c_star: float
+    chi_c: float
+    chi_q: float  # slope of the length map at q*
+    xi_q: float
+    xi_c: float
     phase: str  # one of PHASES
     ntk: NTKDepth
     symbolic: SymbolicForms
@@ -47,42 +63,66 @@ class FixedPoints:
     notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
-        keys = (
-            "q_star",
-            "chi_1",
-            "c_star",
-            "chi_c",
-            "xi_q",
-            "xi_c",
-            "phase",
-            "chi_q",
-            "w_std",
-            "b_std",
-            "block",
-        )
-        out = {k: _json_number(getattr(self, k)) for k in keys}
+        """JSON-ready: numbers stay numbers; inf and nan (not JSON) become null, and `nonfinite` names
+        each such field with "inf", "-inf" or "nan" (the schema: `ntksym schema --derive`)."""
+        keys = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "phase", "chi_q", "w_std", "b_std", "block")
+        out = json_numbers({k: getattr(self, k) for k in keys})
         out["notes"] = list(self.notes)
-        out["ntk"] = {k: _json_number(v) for k, v in self.ntk.to_dict().items()}
+        out["ntk"] = json_numbers(self.ntk.to_dict())
         out["symbolic"] = self.symbolic.as_strings()
         return out
 
 
 @dataclass(frozen=True)
 class EdgeOfChaos:
-    w_std: float | None  # None: no crossing for w_std in [0.01, 50]
+    """The critical w_std (chi_1 = 1) at b_std; w_std and chi_1 are nan where chi_1 does not cross 1
+    for w_std in [0.01, 50]. `symbolic` is the closed form of w_std as text, or None."""
+
+    w_std: float
     b_std: float
-    chi_1: float | None  # at w_std, approached from the ordered side
+    chi_1: float  # at w_std, approached from the ordered side
     symbolic: str | None
     note: str = ""
 
     def to_dict(self) -> dict:
-        return {k: _json_number(v) for k, v in self.__dict__.items()}
+        return json_numbers(dict(self.__dict__))
 
 
-def _json_number(v):
-    if isinstance(v, float) and not math.isfinite(v):
-        return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
-    return v
+def nonfinite_name(v) -> str | None:
+    """The name of a non-finite float ("inf", "-inf" or "nan"); None for anything else."""
+    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    return None
+
+
+def json_numbers(values: dict) -> dict:
+    """`values` with each non-finite float replaced by null (JSON has no inf or nan) and a `nonfinite`
+    entry mapping those keys to "inf", "-inf" or "nan" (empty when every number is finite)."""
+    out, nonfinite = {}, {}
+    for key, v in values.items():
+        name = nonfinite_name(v)
+        if name is not None:
+            out[key], nonfinite[key] = None, name
+        else:
+            out[key] = float(v) if isinstance(v, np.floating) else v
+    out["nonfinite"] = nonfinite
+    return out
+
+
+def limit_at_infinity(f: Callable[[np.ndarray], np.ndarray]) -> float:
+    """lim f(q) as q -> inf, read off q = 1e8, 1e9, 1e10: the value where it has settled (relative
+    change <= 1e-6), inf where it keeps growing (or overflows), nan otherwise."""
+    with np.errstate(all="ignore"):
+        v = np.asarray(f(np.array(INFINITY_PROBES)), dtype=float).reshape(-1)
+    if v.size != len(INFINITY_PROBES) or np.isnan(v).any():
+        return math.nan
+    if np.isposinf(v[-1]):
+        return math.inf
+    if np.isfinite(v).all() and abs(v[-1] - v[-2]) <= 1e-6 * abs(v[-1]):
+        return float(v[-1])
+    if np.isfinite(v).all() and v[-1] > v[-2] > v[-3] > 0 and v[-1] / v[-2] > 1 + 1e-6:
+        return math.inf
+    return math.nan
 
 
 class Analysis:
@@ -130,19 +170,24 @@ class Analysis:
         status = int(status)
         notes: list[str] = []
         if status == mf.NONE:
-            notes.append("the length map has no finite fixed point: q grows without bound with depth")
+            notes.append(
+                "the length map has no finite fixed point: q grows without bound with depth (q* = inf); "
+                "chi_1 and chi_q are their limits as q -> inf, c*, chi_c and xi_c are not defined (nan)"
+            )
+            chi_inf = limit_at_infinity(lambda q: w2 * self.nd.D(q))
+            chi_q = limit_at_infinity(lambda q: w2 * self.nd.dV(q))
             return FixedPoints(
                 w,
                 b,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
+                math.inf,
+                chi_inf,
+                NAN,
+                NAN,
+                chi_q,
+                mf.depth_scale(chi_q),
+                NAN,
                 "no finite fixed point",
-                ntk_depth("none", None, None, None),
+                ntk_depth("none", chi_inf, NAN, None),
                 self.forms,
                 self.block.path,
                 tuple(notes),
@@ -161,7 +206,7 @@ class Analysis:
                 "q* = 0: the signal vanishes with depth; correlations then follow the normalised map "
                 "c -> E[phi(u)phi(v)] / E[phi(u)^2] as q -> 0, so c* is not defined"
             )
-            c_star, chi_c = None, chi
+            c_star, chi_c = NAN, chi
         else:
             c_star = mf.solve_c_star(self.nd, w2, b2, q_eval, chi)
             chi_c = float(w2 * self.nd.Cp(q_eval, np.array(c_star)))
@@ -173,7 +218,7 @@ class Analysis:
         return FixedPoints(
             w,
             b,
-            None if status == mf.MARGINAL else q,
+            NAN if status == mf.MARGINAL else q,
             chi,
             c_star,
             chi_c,
@@ -225,12 +270,12 @@ class Analysis:
         symbolic = None if crit is None or (self.forms.critical_only_b0 and b != 0) else str(crit)
         note = ""
         if math.isnan(w):
-            return EdgeOfChaos(None, b, None, symbolic, "chi_1 does not cross 1 for w_std in [0.01, 50]")
+            return EdgeOfChaos(NAN, b, NAN, symbolic, "chi_1 does not cross 1 for w_std in [0.01, 50]")
         if not math.isnan(chi) and abs(chi - 1) > 1e-6:
             note = f"the fixed point ceases to exist at this w_std (chi_1 -> {chi:.6g} there)"
         elif b != 0 and symbolic is not None and self.forms.q_star is not None:
             note = "q* grows without bound as w_std approaches this value (b_std != 0)"
-        return EdgeOfChaos(w, b, None if math.isnan(chi) else chi, symbolic, note)
+        return EdgeOfChaos(w, b, chi, symbolic, note)
 
     def chi_1_grid(self, w_values, b_values, progress: Callable[[int], None] | None = None):
         """chi_1 and q* over the grid, shape (len(b_values), len(w_values)); NaN where no finite q*."""

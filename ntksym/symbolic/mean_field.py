@@ -85,10 +85,11 @@ def solve_c_star(nd: NumericDual, w2: float, b2: float, q: float, chi: float) ->
     return float(refine(fn, np.array(C_GRID[k]), np.array(C_GRID[k + 1]), np.array(h[k]), np.array(h[k + 1])))
 
 
-def depth_scale(chi: float | None) -> float | None:
-    """-1 / log|chi|: the number of layers over which a perturbation shrinks by e (inf at |chi| >= 1)."""
-    if chi is None or not np.isfinite(chi):
-        return None
+def depth_scale(chi: float) -> float:
+    """-1 / log|chi|: the number of layers over which a perturbation shrinks by e (inf at |chi| >= 1,
+    nan where chi is nan)."""
+    if chi is None or np.isnan(chi):
+        return float("nan")
     a = abs(chi)
     if a >= 1.0:
         return float("inf")

@@ -19,6 +19,7 @@ kernel for deep neural networks". At the fixed point the ntk-parameterized recur
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -34,19 +35,19 @@ EPS = (1e-4, 1e-5)
 class NTKDepth:
     regime: str  # "freeze" | "chaos" | "edge of chaos" | "undetermined"
     limit: str  # what the normalised NTK tends to
-    off_diagonal_limit: float | None  # its off-diagonal entries' limit (distinct inputs)
-    rate: float | None  # per-layer factor of the exponential approach (None: polynomial or undetermined)
-    depth_scale: float | None  # -1 / log(rate)
+    off_diagonal_limit: float  # its off-diagonal entries' limit (distinct inputs); nan: undetermined
+    rate: float  # per-layer factor of the exponential approach (nan: polynomial or undetermined)
+    depth_scale: float  # -1 / log(rate): inf at rate >= 1, nan where the rate is nan
     approach: str  # in words, with the numbers
-    approach_exponent: float | None = None  # edge of chaos: 1 - c_l ~ A l^-exponent
-    approach_constant: float | None = None  # A
+    approach_exponent: float = math.nan  # edge of chaos: 1 - c_l ~ A l^-exponent (nan elsewhere)
+    approach_constant: float = math.nan  # A (nan elsewhere)
     approach_symbolic: str | None = None  # A in closed form, where SymPy finds it
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
 
 
-def ntk_depth(phase: str, chi_1: float | None, chi_c: float | None, eoc: tuple | None) -> NTKDepth:
+def ntk_depth(phase: str, chi_1: float, chi_c: float, eoc: tuple | None) -> NTKDepth:
     if phase == "ordered":
         rate = chi_1
         return NTKDepth(
@@ -76,14 +77,14 @@ def ntk_depth(phase: str, chi_1: float | None, chi_c: float | None, eoc: tuple |
             "edge of chaos",
             f"constant {lam:.6g} off the diagonal, 1 on it",
             lam,
-            None,
-            None,
+            math.nan,
+            math.nan,
             text,
             exponent,
             A,
             symbolic,
         )
-    return NTKDepth("undetermined", "not determined (no finite fixed point, or q* = 0)", None, None, None, "")
+    return NTKDepth("undetermined", "not determined (no finite fixed point, or q* = 0)", math.nan, math.nan, math.nan, "")
 
 
 def _scale(rate: float) -> float:
