@@ -135,7 +135,7 @@ class Kernels:
         x = np.asarray(x, np.float64)
         self.spatial = x.ndim - 2
         self.parameterization = parameterization
-        n, channels = x.shape[0], x.shape[-1]
+        channels = x.shape[-1]
         s = self.spatial
         # <x_a(i), x_b(j)> / channels: (n, *S) x (n, *S) -> (n, n, *S, *S)
         letters = "ijklm"[:s]
