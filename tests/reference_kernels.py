@@ -2,7 +2,7 @@
 
 It reads a spec's YAML `layers` directly (hyperparameter names replaced by their values) and shares no
 code with ntksym. Covered: dense (ntk and standard parameterization), repeat, residual, layer_norm,
-conv (1-D / 2-D, SAME / VALID / CIRCULAR, strides), flatten, global_avg_pool, and the activations relu,
+conv (1-D / 2-D, SAME / VALID / CIRCULAR, strides), avg_pool, flatten, global_avg_pool, and the activations relu,
 abs, erf, leaky_relu / abrelu, monomial, the example specs' expressions (x**3 - a*x, a Piecewise leaky
 ReLU, a rectified square) and tanh (by a trapezoid rule, spectrally accurate for analytic integrands).
 
@@ -214,26 +214,38 @@ class Kernels:
         self.ntk = self.nngp + w * w * self._window(self.ntk, filt, strides, padding)
         self.fan_in = p.get("channels")
 
-    def _window(self, k, filt, strides, padding):
-        """(1 / |filter|) sum over filter offsets d of k(a, b, i s + d, j s + d), one spatial axis at a time."""
+    def _avg_pool(self, p, hp):
+        window = p["window"]
+        strides = p.get("stride") or window  # SPEC_FORMAT: the stride defaults to the window
+        if len(strides) == 1 and len(window) == 2:
+            strides = strides * 2
+        padding = p.get("padding", "VALID")
+        self.nngp = self._window(self.nngp, window, strides, padding, pool=True)
+        self.ntk = self._window(self.ntk, window, strides, padding, pool=True)
+
+    def _window(self, k, filt, strides, padding, pool=False):
+        """Over each window of positions, one spatial axis at a time: a convolution's independent weights keep
+        only pairs at the same offset, (1 / |filter|) sum_d k(a, b, i s + d, j s + d); pooling averages every
+        pair of offsets, (1 / |window|^2) sum_d sum_e k(a, b, i s + d, j s + e). Zero padding adds zeros."""
         s = self.spatial
         for axis in range(s):
-            n = k.shape[2 + axis]
+            n, a, c = k.shape[2 + axis], 2 + axis, 2 + s + axis
             size, low = _pads(n, filt[axis], strides[axis], padding)
-            out = 0.0
+            offsets = []
             for d in range(filt[axis]):
                 index = np.arange(size) * strides[axis] + d - low
                 if padding == "CIRCULAR":
-                    index, valid = index % n, np.ones(size, bool)
+                    offsets.append((index % n, np.ones(size, bool)))
                 else:
-                    valid = (index >= 0) & (index < n)
-                    index = np.clip(index, 0, n - 1)
-                a, c = 2 + axis, 2 + s + axis
-                term = np.take(np.take(k, index, axis=a), index, axis=c)
-                mask = valid.reshape([-1 if i == a else 1 for i in range(k.ndim)]) & valid.reshape(
+                    offsets.append((np.clip(index, 0, n - 1), (index >= 0) & (index < n)))
+            pairs = [(d, e) for d in offsets for e in offsets] if pool else [(d, d) for d in offsets]
+            out = 0.0
+            for (i1, v1), (i2, v2) in pairs:
+                term = np.take(np.take(k, i1, axis=a), i2, axis=c)
+                mask = v1.reshape([-1 if i == a else 1 for i in range(k.ndim)]) & v2.reshape(
                     [-1 if i == c else 1 for i in range(k.ndim)])
                 out = out + np.where(mask, term, 0.0)
-            k = out / filt[axis]
+            k = out / len(pairs)
         return k
 
     def _global_avg_pool(self, p, hp):

@@ -48,7 +48,7 @@ def _reference_cases():
     def supported(case):
         layers = json.dumps(case["layers"])
         standard_conv = case["parameterization"] == "standard" and '"conv"' in layers
-        return not standard_conv and '"avg_pool"' not in layers and '"gelu"' not in layers
+        return not standard_conv and '"gelu"' not in layers
 
     return [pytest.param(c, id=c["id"]) for c in cases if supported(c)]
 
