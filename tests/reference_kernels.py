@@ -3,7 +3,7 @@
 It reads a spec's YAML `layers` directly (hyperparameter names replaced by their values) and shares no
 code with ntksym. Covered: dense (ntk and standard parameterization), repeat, residual, layer_norm,
 conv (1-D / 2-D, SAME / VALID / CIRCULAR, strides), avg_pool, flatten, global_avg_pool, and the activations relu,
-abs, erf, leaky_relu / abrelu, monomial, the example specs' expressions (x**3 - a*x, a Piecewise leaky
+identity, abs, erf, leaky_relu / abrelu, monomial, the example specs' expressions (x**3 - a*x, a Piecewise leaky
 ReLU, a rectified square) and tanh (by a trapezoid rule, spectrally accurate for analytic integrands).
 
 The state over n inputs with spatial shape S is the full kernel, shape (n, n, *S, *S): inputs a, b and
@@ -110,6 +110,8 @@ def _activation(params, hp) -> callable:
     name = params["name"]
     if name == "relu":
         return _abrelu(0.0, 1.0)
+    if name == "identity":
+        return _abrelu(1.0, 1.0)
     if name == "leaky_relu":
         return _abrelu(params.get("alpha", 0.01), 1.0)
     if name == "abrelu":
