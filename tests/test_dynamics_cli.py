@@ -101,6 +101,7 @@ def test_no_cov_writes_means_and_losses_only(files):
     assert "no covariance" in result.stdout
 
 
+@pytest.mark.slow  # three CLI runs, about 30 s on 2 cores; both kernels against single calls: test_dynamics_paths.py
 def test_kernel_both_writes_each_kernel_under_its_prefix(files):
     result = _invoke(files, "--kernel", "both", "--plot", str(files / "both.png"))
     assert result.exit_code == 0, result.output

@@ -16,13 +16,17 @@ import ntksym
 
 SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))
 QUADRATURE = {"tanh_edge_of_chaos"}  # no closed form: ntksym's quadrature against a trapezoid rule
+# 10-20 s each on 2 cores, run with `make test-slow`; by default tanh and CNN-GAP kernels are checked against
+# neural-tangents (test_reference.py: fc-tanh-9, cnn-relu-global_avg_pool)
+SLOW = {"tanh_edge_of_chaos", "cnn_global_pool"}
 
 
 def test_there_are_example_specs():
     assert len(SPECS) >= 3
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+@pytest.mark.parametrize("path", [pytest.param(p, id=p.stem, marks=(pytest.mark.slow,) if p.stem in SLOW else ())
+                                  for p in SPECS])
 def test_example_spec_matches_an_independent_recursion(path):
     spec = ntksym.load_spec(path)
     assert spec.description, "every example documents itself with a description"
