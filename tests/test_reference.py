@@ -31,6 +31,9 @@ def _spec(case) -> ntksym.Spec:
 # The quadrature cases compile the Mehler series and its fallback (13-28 s each on 2 cores): the one-layer
 # tanh case runs by default, the deeper ones with `make test-slow`.
 SLOW = {"fc-tanh-10", "fc-tanh-11"}
+# one compile each (2-4 s): one case per closed-form family by default (the example specs check relu and erf
+# against an independent recursion too), the others with `make test-slow`
+SLOW |= {"fc-relu-0", "fc-relu-2", "fc-erf-3", "fc-erf-4", "fc-abs-6", "fc-abs-8", "fc-monomial-12"}
 
 
 def _kernel_cases():
