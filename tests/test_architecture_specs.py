@@ -1,8 +1,8 @@
-"""The example specs of residual, layer-norm and convolutional architectures load, derive and evaluate."""
+"""The example specs of residual, layer-norm and convolutional architectures load and derive; their kernels
+are checked against an independent recursion in test_specs.py (one compile per spec for the whole suite)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from conftest import ROOT
 
@@ -12,15 +12,10 @@ SPECS = ["resnet_mlp.yaml", "layernorm_mlp.yaml", "cnn_global_pool.yaml", "cnn_f
 
 
 @pytest.mark.parametrize("name", SPECS)
-def test_example_spec_gives_a_positive_definite_kernel(name):
+def test_example_spec_documents_itself_and_derives(name):
     spec = ntksym.load_spec(ROOT / "specs" / name)
     assert spec.description and spec.input_shape
     assert ntksym.derive(spec).text().startswith(f"Derivation of `{spec.name}`")
-    x = np.random.default_rng(0).standard_normal((3, *spec.input_shape))
-    k = ntksym.compile(spec, dtype="float64").kernel(x)
-    for matrix in (k.nngp, k.ntk):
-        assert matrix.shape == (3, 3)
-        assert np.linalg.eigvalsh((matrix + matrix.T) / 2).min() > 0
 
 
 def test_cnn_flatten_spec_keeps_only_the_pixel_diagonal():

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reference_kernels import kernels
 from typer.testing import CliRunner
 
 from ntksym.cli.main import app
@@ -69,16 +70,22 @@ def test_kernel_writes_nngp_and_ntk(data):
     out = data / "k.npz"
     result = invoke("kernel", RELU, "--x1", data / "x1.npy", "--x2", data / "x2.npy", "-o", out, "--x64")
     assert result.exit_code == 0, result.output
+    want = kernels(Path(RELU).read_text(), np.load(data / "x1.npy"), np.load(data / "x2.npy"))
     with np.load(out) as k:
         assert k["nngp"].shape == k["ntk"].shape == (4, 3) and k["ntk"].dtype == np.float64
+        for name, reference in zip(("nngp", "ntk"), want, strict=True):  # tests/reference_kernels.py
+            np.testing.assert_allclose(k[name], reference, rtol=1e-12, err_msg=name)
 
 
 def test_kernel_of_x1_with_itself_is_symmetric(data):
     out = data / "k.npz"
     assert invoke("kernel", RELU, "--x1", data / "x1.npy", "-o", out).exit_code == 0
+    want = kernels(Path(RELU).read_text(), np.load(data / "x1.npy"))
     with np.load(out) as k:
         assert k["ntk"].dtype == np.float32
         np.testing.assert_array_equal(k["ntk"], k["ntk"].T)
+        for name, reference in zip(("nngp", "ntk"), want, strict=True):  # float32 by default
+            np.testing.assert_allclose(k[name], reference, rtol=2e-5, err_msg=name)
 
 
 def test_schema_is_json_schema():

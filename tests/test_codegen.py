@@ -118,7 +118,12 @@ def test_a_repeat_count_given_as_hyperparameter_is_an_argument():
     want = _relu_recursion(x[0], x[1], 3, math.sqrt(2), 0.0)
     got = model.kernel(x, depth=3)
     assert got.ntk[0, 1] == pytest.approx(want[1], rel=1e-12)
-    assert jax.jacfwd(lambda w: model.module.kernel(x, sigma_w=w, depth=7)[1][0, 1])(1.2) != 0
+    # the traced depth takes effect under differentiation too: forward-mode derivative in sigma_w at depth 7
+    ntk_01 = lambda w: float(model.module.kernel(x, sigma_w=w, depth=7)[1][0, 1])  # noqa: E731
+    assert ntk_01(1.2) == pytest.approx(_relu_recursion(x[0], x[1], 7, 1.2, 0.0)[1], rel=1e-12)
+    derivative = float(jax.jacfwd(lambda w: model.module.kernel(x, sigma_w=w, depth=7)[1][0, 1])(1.2))
+    eps = 1e-6
+    assert derivative == pytest.approx((ntk_01(1.2 + eps) - ntk_01(1.2 - eps)) / (2 * eps), rel=1e-7)
 
 
 def test_module_records_spec_hash_and_version():

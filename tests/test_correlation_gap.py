@@ -124,7 +124,9 @@ def _reference_nngp(steps, q11, q12, q22):
     return q11, q12, q22
 
 
-@pytest.mark.parametrize("block", GAP_BLOCKS)
+# one compile each: leaky_relu, abs and identity share relu's arc-cosine gap rule and run with -m slow
+@pytest.mark.parametrize("block", [pytest.param(b, marks=(pytest.mark.slow,) if b in ("leaky_relu", "abs", "identity")
+                                                else ()) for b in GAP_BLOCKS])
 def test_carried_gap_equals_the_gap_of_an_independent_recursion(block):
     """Shallow and float64, where sqrt(q11 q22) - q12 is well conditioned: the gap rules of dense, the
     arc-cosine activations, step, layer norm and residual sums must agree with the q12 formulas."""
@@ -147,7 +149,9 @@ DEEP = [("leaky_relu", 1.4, "zeros"), ("relu", 2**0.5, "norm 1e-6"), ("relu", 2*
         ("abs", 0.9, "random"), ("step", 1.5, "norm 1e-6"), ("layer_norm", 2.0, "random")]
 
 
-@pytest.mark.parametrize(("block", "w", "kind"), DEEP)
+# two 1000-layer compiles per block: relu (critical, two inputs on one compile) by default, the rest with -m slow
+@pytest.mark.parametrize(("block", "w", "kind"), [pytest.param(*c, marks=() if c[0] == "relu" else (pytest.mark.slow,))
+                                                  for c in DEEP])
 def test_float32_at_depth_1000_agrees_with_float64(block, w, kind):
     spec = spec_text(block, 1000, w, 0.1)
     x = inputs(kind)

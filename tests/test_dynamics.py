@@ -22,7 +22,9 @@ TIMES = np.array([0.0, 0.5, 5.0, 50.0, np.inf])
 def _reference_cases():
     cases = json.loads((DATA / "nt_reference_public.json").read_text())["cases"]
     dynamic = [c for c in cases if "dynamics" in c]
-    return [pytest.param(c, g, id=f"{c['id']}-{g}") for c in dynamic for g in ("nngp", "ntk")]
+    # each compiles a prediction program (15-30 s on 2 cores): dyn-erf by default, dyn-relu with -m slow
+    return [pytest.param(c, g, id=f"{c['id']}-{g}", marks=(pytest.mark.slow,) if c["id"] == "dyn-relu" else ())
+            for c in dynamic for g in ("nngp", "ntk")]
 
 
 def _model(layers, name):

@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pytest
+from reference_kernels import kernels
 from typer.testing import CliRunner
 
 from ntksym.cli.main import app
@@ -40,7 +41,10 @@ def test_writes_mean_covariance_losses_and_plot(files):
     with np.load(files / "pred.npz") as out:
         assert out["mean"].shape == (5, 3, 1) and out["cov"].shape == (5, 3, 3)
         assert out["train_loss"].shape == out["test_loss"].shape == (5,)
-        assert np.isinf(out["t"][-1]) and float(out["max_learning_rate"]) > 0
+        assert np.isinf(out["t"][-1])
+        with np.load(files / "train.npz") as train:  # 2 n k / lambda_max of the independent NTK
+            ntk = kernels(SPEC, train["x"])[1]
+        assert float(out["max_learning_rate"]) == pytest.approx(2 * 8 / np.linalg.eigvalsh(ntk)[-1], rel=1e-9)
         assert out["train_loss"][-1] < 1e-12
     assert (files / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -97,6 +101,7 @@ def test_no_cov_writes_means_and_losses_only(files):
     assert "no covariance" in result.stdout
 
 
+@pytest.mark.slow  # three CLI runs, about 30 s on 2 cores; both kernels against single calls: test_dynamics_paths.py
 def test_kernel_both_writes_each_kernel_under_its_prefix(files):
     result = _invoke(files, "--kernel", "both", "--plot", str(files / "both.png"))
     assert result.exit_code == 0, result.output

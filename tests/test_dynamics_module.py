@@ -81,6 +81,7 @@ def test_standalone_module_predicts_like_the_runtime(tmp_path):
     assert not bool(got["diverges"])
 
 
+@pytest.mark.slow  # about 45 s on 2 cores; kernel="both" and cov=False are checked on the runtime by default
 def test_module_predicts_both_kernels_and_skips_the_covariance(tmp_path):
     import importlib.util
 

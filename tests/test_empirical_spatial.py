@@ -79,25 +79,42 @@ def analytic(spec: ntksym.Spec, x, channels: int | None = None):
     return ntksym.compile(spec, dtype="float64").kernel(x)
 
 
-@pytest.mark.parametrize("name", sorted(SPECS))
-def test_monte_carlo_nngp_of_the_finite_cnn_converges_to_the_analytic_nngp(name):
-    # one hidden layer and an exact readout expectation: unbiased at any channel count
+def _monte_carlo_errors(name: str, chunks: int) -> tuple[float, float]:
+    """Mean error of `chunks` independent 100-sample estimates, and the error of their mean."""
     spec = make_spec(name)
     x = inputs(spec)
     exact = analytic(spec, x).nngp
     net = network(spec)
-    # 20 independent 100-sample estimates; their mean is the 2000-sample estimate
-    chunks = [
+    estimates = [
         np.asarray(monte_carlo_nngp(net, x, width=8, samples=100, batch=100, key=jax.random.PRNGKey(i)))
-        for i in range(20)
+        for i in range(chunks)
     ]
-    error_100 = np.mean([relative_error(chunk, exact) for chunk in chunks])
-    error_2000 = relative_error(np.mean(chunks, axis=0), exact)
+    return np.mean([relative_error(e, exact) for e in estimates]), relative_error(np.mean(estimates, axis=0), exact)
+
+
+# one hidden layer and an exact readout expectation: unbiased at any channel count. Each spec compiles its
+# own network (10-20 s on 2 cores): two specs with 500 samples by default (VALID, strides, flatten;
+# CIRCULAR, avg_pool, global pooling), all four with 2000 under `make test-slow`.
+@pytest.mark.parametrize("name", ["conv2d_valid_flatten", "circular_avg_pool"])
+def test_monte_carlo_nngp_of_the_finite_cnn_approaches_the_analytic_nngp(name):
+    error_100, error_500 = _monte_carlo_errors(name, 5)
+    assert error_500 < 0.1
+    assert error_500 < error_100 / 1.5  # Monte Carlo: sqrt(5) ~ 2.2x smaller
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_monte_carlo_nngp_of_the_finite_cnn_converges_to_the_analytic_nngp(name):
+    # 20 independent 100-sample estimates; their mean is the 2000-sample estimate
+    error_100, error_2000 = _monte_carlo_errors(name, 20)
     assert error_2000 < 0.05
     assert error_2000 < error_100 / 2  # Monte Carlo: sqrt(20) ~ 4.5x smaller
 
 
-@pytest.mark.parametrize("entry", [SPECS["conv1d_same_gap"], SPECS["circular_avg_pool"], PER_PIXEL],
+# 25-80 s each on 2 cores: conv1d_same_gap by default, the others with `make test-slow`
+@pytest.mark.parametrize("entry", [SPECS["conv1d_same_gap"],
+                                   pytest.param(SPECS["circular_avg_pool"], marks=pytest.mark.slow),
+                                   pytest.param(PER_PIXEL, marks=pytest.mark.slow)],
                          ids=["conv1d_same_gap", "circular_avg_pool", "standard_per_pixel_dense"])
 def test_empirical_ntk_of_the_finite_cnn_approaches_the_analytic_ntk_as_channels_grow(entry):
     spec = make_spec("ntk_check", entry)
@@ -166,7 +183,13 @@ STRUCTURED = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(STRUCTURED))
+# 20-65 s each on 2 cores: two by default (standard parameterization, VALID stride 2, no bias, flatten;
+# 1-D avg_pool VALID / SAME), the residual-repeat and CIRCULAR ones with `make test-slow`
+SLOW_STRUCTURED = {"residual_conv_repeat", "circular_stride2_global_avg_pool"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=(pytest.mark.slow,) if n in SLOW_STRUCTURED else ())
+                                  for n in sorted(STRUCTURED)])
 def test_the_structured_ntk_of_conv_nets_equals_the_jacobian_contraction(name):
     spec = make_spec(name, STRUCTURED[name])
     params = init(jax.random.PRNGKey(3), spec, width=4)
@@ -225,11 +248,11 @@ def test_bad_spatial_input_shapes_are_refused_with_a_clear_message():
         init(jax.random.PRNGKey(0), wrong_rank)
 
 
+@pytest.mark.slow  # a check() run on a CNN, about 45 s on 2 cores; test_check.py covers check() by default
 def test_check_sweeps_conv_channels_in_the_standard_parameterization():
     # widths are the conv channels; the standard parameterization's analytic NTK follows them (with_width)
     report = ntksym.check(make_spec("standard_conv2d"), widths=(16, 256), seeds=2, n=4, train_steps=2, train_seeds=1,
                           samples=8, dtype="float64")
-    assert report.ntk_rel_error.shape == (2, 2)
-    assert np.all(np.isfinite(report.ntk_rel_error)) and np.all(np.isfinite(report.prediction_gap[:, 0]))
+    assert report.ntk_rel_error.shape == (2, 2) and np.all(np.isfinite(report.prediction_gap[:, 0]))
     assert report.ntk_rel_error[1].mean() < 0.1
     assert report.ntk_rel_error[1].mean() < report.ntk_rel_error[0].mean()

@@ -74,6 +74,9 @@ def test_mlp_kernel_of_a_closed_form_expression_matches_numerical_integration(te
     np.testing.assert_allclose(np.asarray(kernel.ntk), ntk, rtol=1e-8, atol=1e-10)
 
 
+# about 26 s on 2 cores; a quadrature expression's compiled kernel is checked by default in
+# test_expressions_named.py (elu)
+@pytest.mark.slow
 @pytest.mark.parametrize("text", list(QUADRATURE))
 def test_mlp_kernel_of_a_quadrature_expression_is_within_1e6(text):
     f, df = QUADRATURE[text]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from reference_kernels import kernels
 
 import ntksym
 
 ACTIVATIONS = ["relu", "erf", "abs", "gelu", "leaky_relu", "sin", "identity"]
+INDEPENDENT = {"relu", "erf", "abs", "leaky_relu", "identity"}  # the activations tests/reference_kernels.py knows
 
 
-def _spec(activation: str, depth: int, w: float = 1.2, b: float = 0.1) -> ntksym.Spec:
-    return ntksym.parse_spec(f"""
+def _spec_text(activation: str, depth: int, w: float = 1.2, b: float = 0.1) -> str:
+    return f"""
 ntksym: 1
 name: prop-{activation}
 input_shape: [3]
@@ -23,7 +26,11 @@ layers:
   - repeat: {depth}
     layers: [{{dense: {{w_std: w, b_std: b}}}}, {{activation: {activation}}}]
   - dense: {{w_std: 1.0}}
-""")
+"""
+
+
+def _spec(activation: str, depth: int, w: float = 1.2, b: float = 0.1) -> ntksym.Spec:
+    return ntksym.parse_spec(_spec_text(activation, depth, w, b))
 
 
 def assert_psd_kernel(k: np.ndarray, rtol: float) -> None:
@@ -37,19 +44,45 @@ _inputs = arrays(np.float64, st.tuples(st.integers(1, 6), st.just(3)),
                  elements=st.floats(-10, 10, allow_nan=False, width=64))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(x=_inputs, activation=st.sampled_from(ACTIVATIONS), depth=st.integers(1, 6),
-       w=st.floats(0.1, 3.0), b=st.floats(0.0, 1.0), duplicate=st.booleans())
-def test_kernels_are_symmetric_psd_and_finite(x, activation, depth, w, b, duplicate):
+def _check_kernels(x, activation, depth, w, b, duplicate):
     if duplicate:
         x = np.concatenate([x, x[:1], np.zeros((1, 3))])  # identical rows and a zero input
     k = ntksym.compile(_spec(activation, depth), dtype="float64").kernel(x, w=w, b=b)
     for matrix in (k.nngp, k.ntk):
         assert_psd_kernel(matrix, 1e-9)
+    if activation in INDEPENDENT:  # and the values of tests/reference_kernels.py
+        doc = yaml.safe_load(_spec_text(activation, depth))
+        doc["hyperparameters"] = {"w": w, "b": b}
+        # 1e-6: nearly parallel inputs (hypothesis likes them) put the angle at sqrt(eps) in either code
+        for got, want in zip((k.nngp, k.ntk), kernels(doc, x), strict=True):
+            assert np.abs(got - want).max() <= 1e-6 * np.abs(want).max()
 
 
-@pytest.mark.parametrize("activation", ["relu", "erf", "abs"])
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
+_DRAWS = dict(x=_inputs, activation=st.sampled_from(ACTIVATIONS), depth=st.integers(1, 6),
+              w=st.floats(0.1, 3.0), b=st.floats(0.0, 1.0), duplicate=st.booleans())
+
+
+# each draw compiles a module (a few seconds on 2 cores): 8 by default, 40 with `make test-slow`
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**_DRAWS)
+def test_kernels_are_symmetric_psd_finite_and_those_of_an_independent_recursion(x, activation, depth, w, b,
+                                                                                duplicate):
+    _check_kernels(x, activation, depth, w, b, duplicate)
+
+
+@pytest.mark.slow
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(**_DRAWS)
+def test_many_kernels_are_symmetric_psd_finite_and_those_of_an_independent_recursion(x, activation, depth, w, b,
+                                                                                     duplicate):
+    _check_kernels(x, activation, depth, w, b, duplicate)
+
+
+# six compiles of 1000-layer kernels; test_numerical_extremes.py runs relu (float64) by default, erf in
+# float32 runs here, the rest with `make test-slow`
+@pytest.mark.parametrize(("activation", "dtype"), [
+    pytest.param(a, d, marks=() if (a, d) == ("erf", "float32") else (pytest.mark.slow,))
+    for a in ("relu", "erf", "abs") for d in ("float32", "float64")])
 def test_depth_1000_with_zero_identical_and_extreme_inputs(activation, dtype):
     rng = np.random.default_rng(0)
     x = np.concatenate([rng.normal(size=(3, 3)), np.zeros((1, 3)), rng.normal(size=(1, 3)).repeat(2, 0),

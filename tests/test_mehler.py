@@ -36,7 +36,10 @@ def _functions(name):
     return tuple(as_function(e) for e in FUNCTIONS[name])
 
 
-@pytest.mark.parametrize("name", ["tanh", "sigmoid", "softplus", "silu", "tanh(2x)"])
+# 10-25 s each on 2 cores: tanh by default; every family's pair is checked against adaptive integration in
+# test_quadrature.py by default
+@pytest.mark.parametrize("name", ["tanh"] + [pytest.param(n, marks=pytest.mark.slow)
+                                             for n in ("sigmoid", "softplus", "silu", "tanh(2x)")])
 def test_series_matches_the_refined_quadrature_over_variances_and_correlations(name):
     worst, fast = 0.0, 0
     for fn in _functions(name):
@@ -77,9 +80,11 @@ def test_identical_inputs_are_excluded_from_the_bound_and_get_the_diagonal_value
             np.testing.assert_allclose(np.asarray(PAIR(fn, fn, q, q, q)), same, rtol=4e-16, atol=0)
 
 
+# five programs per case (10-25 s on 2 cores): tanh at large variance by default, the rest -m slow
 @pytest.mark.parametrize(("name", "q11", "rho", "q22"),
-                         [("tanh", 30.0, 0.999, 30.0), ("tanh", 1e4, 0.5, 1.0),
-                          ("elu", 1.0, 0.99, 1.0), ("selu", 2.0, 0.999, 0.5)])
+                         [("tanh", 30.0, 0.999, 30.0), pytest.param("tanh", 1e4, 0.5, 1.0, marks=pytest.mark.slow),
+                          pytest.param("elu", 1.0, 0.99, 1.0, marks=pytest.mark.slow),
+                          pytest.param("selu", 2.0, 0.999, 0.5, marks=pytest.mark.slow)])
 def test_where_the_bound_does_not_certify_the_quadrature_is_taken(name, q11, rho, q22):
     q12 = rho * np.sqrt(q11 * q22)
     for fn in _functions(name):
@@ -91,12 +96,12 @@ def test_where_the_bound_does_not_certify_the_quadrature_is_taken(name, q11, rho
         assert err <= QUADRATURE_ERROR
 
 
-def test_kinked_activations_take_the_series_at_small_correlations():
-    for name in ("elu", "selu"):
-        for fn in _functions(name):
-            assert int(BRANCH(fn, fn, 1.0, 0.2, 1.0)) < FALLBACK
-            err = abs(float(PAIR(fn, fn, 1.0, 0.2, 1.0)) - float(FINE(fn, fn, 1.0, 0.2, 1.0)))
-            assert err <= QUADRATURE_ERROR * float(SAME(fn, fn, 1.0))
+@pytest.mark.parametrize("name", ["elu", pytest.param("selu", marks=pytest.mark.slow)])
+def test_kinked_activations_take_the_series_at_small_correlations(name):
+    for fn in _functions(name):
+        assert int(BRANCH(fn, fn, 1.0, 0.2, 1.0)) < FALLBACK
+        err = abs(float(PAIR(fn, fn, 1.0, 0.2, 1.0)) - float(FINE(fn, fn, 1.0, 0.2, 1.0)))
+        assert err <= QUADRATURE_ERROR * float(SAME(fn, fn, 1.0))
 
 
 @pytest.mark.slow  # 30-40 s on 2 cores: compiles every branch
@@ -114,6 +119,8 @@ def test_float32_series_is_within_float32_accuracy_and_finite_at_zero_variance()
             assert np.max(np.abs(np.asarray(got, np.float64) - want) / np.maximum(scale, 1e-30)) <= 2e-6
 
 
+@pytest.mark.slow  # about 40 s on 2 cores (every lax.switch branch differentiated); reverse mode through
+# a generated kernel runs by default in test_codegen.py (relu)
 def test_grad_through_a_tanh_kernel_matches_finite_differences():
     spec = ntksym.parse_spec("""ntksym: 1
 name: grad-tanh

@@ -28,11 +28,20 @@ def _spec(case) -> ntksym.Spec:
     return ntksym.parse_spec(yaml.safe_dump(doc, sort_keys=False))
 
 
+# The quadrature cases compile the Mehler series and its fallback (13-28 s each on 2 cores): the one-layer
+# tanh case runs by default, the deeper ones with `make test-slow`.
+SLOW = {"fc-tanh-10", "fc-tanh-11"}
+# one compile each (2-4 s): one case per closed-form family by default (the example specs check relu and erf
+# against an independent recursion too), the others with `make test-slow`
+SLOW |= {"fc-relu-0", "fc-relu-2", "fc-erf-3", "fc-erf-4", "fc-abs-6", "fc-abs-8", "fc-monomial-12"}
+
+
 def _kernel_cases():
     import json
 
     cases = json.loads((DATA / "nt_reference_public.json").read_text())["cases"]
-    return [pytest.param(c, id=c["id"]) for c in cases if "dynamics" not in c]
+    return [pytest.param(c, id=c["id"], marks=(pytest.mark.slow,) if c["id"] in SLOW else ())
+            for c in cases if "dynamics" not in c]
 
 
 @pytest.mark.parametrize("case", _kernel_cases())

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import yaml
 from conftest import spec_text
+from reference_kernels import kernels
 
 import ntksym
 
@@ -58,16 +60,18 @@ def test_flatten_on_the_pixel_diagonal_equals_flatten_of_every_pixel_pair():
     _close(d12, f12)
 
 
-def test_cnn_kernel_on_images_is_symmetric_and_positive_semidefinite():
+def test_cnn_kernel_on_images_is_symmetric_psd_and_that_of_an_independent_recursion():
     x = RNG.standard_normal((5, 4, 4, 2))
     layers = (
         "  - conv: {filter: [3, 3], w_std: 1.4, b_std: 0.1}\n  - activation: erf\n"
         "  - avg_pool: {window: [2, 2], stride: [1, 1]}\n  - global_avg_pool\n  - dense: {w_std: 1.0}\n"
     )
     _, k = _kernels(layers, x=x, y=None, shape="[4, 4, 2]")
-    for matrix in (k.nngp, k.ntk):
+    want = kernels({"layers": yaml.safe_load(layers)}, x)  # tests/reference_kernels.py, every pixel pair
+    for matrix, reference in zip((k.nngp, k.ntk), want, strict=True):
         assert np.abs(matrix - matrix.T).max() <= 1e-15 * np.abs(matrix).max()
         assert np.linalg.eigvalsh(matrix).min() >= -1e-12 * np.abs(matrix).max()
+        assert np.abs(matrix - reference).max() <= 1e-9 * np.abs(reference).max()
 
 
 def test_float32_agrees_with_float64():
