@@ -9,6 +9,7 @@ readers never see a partial file.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ntksym._version import __version__
+from ntksym.errors import CodegenError
 from ntksym.spec.schema import Spec
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +63,17 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def parse_checked(text: str) -> str:
+    """`text` if it parses as Python, else a `CodegenError`: a generated module is never written unparsed."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, SyntaxError) else f" ({type(exc).__name__})"
+        raise CodegenError(f"the generated module does not parse{where}, so nothing was written; this is a bug "
+                           "in ntksym: please report it with the spec") from None
+    return text
 
 
 def write_folder_atomic(folder: Path, write) -> list[Path]:
@@ -109,5 +122,5 @@ def load_or_build(spec: Spec, dtype: str, build) -> tuple[ModuleType, Path]:
                 return module, path
         except Exception:  # a corrupted or truncated entry: rebuild it below
             pass
-    write_atomic(path, build())
+    write_atomic(path, parse_checked(build()))
     return import_module_file(path, name), path

@@ -74,8 +74,34 @@ ACTIVATIONS: dict[str, dict[str, Field]] = {
     "selu": {},
 }
 
-# Names a hyperparameter may not take: they are the generated code's own identifiers.
+# Names a hyperparameter may not take: they are the generated code's own identifiers (the arguments and
+# helpers of the `_cross_k` / `_diag_k` / `_affine_k` functions a hyperparameter becomes a local of, the
+# module's public names) or the expression grammar's. `tests/test_hardening2.py` checks this list against
+# the identifiers of generated modules.
 RESERVED_NAMES = frozenset(
-    "x x1 x2 u v q q11 q12 q22 t t11 t12 t22 fan_in jax jnp np lax kernel predict init apply "
-    "empirical_ntk state dtype self pi E I e i tile_size progress out devices hyperparameters".split()
+    "x x1 x2 u v q q11 q12 q22 t t11 t12 t22 g12 fan_in hp s skip same jax jnp jsp np lax kernel "
+    "kernel_with_diagonals predict max_learning_rate init apply empirical_ntk state dtype self pi E I e i "
+    "tile_size progress out devices hyperparameters exp log sqrt sin cos tanh sigmoid erf erfc abs sign "
+    "Heaviside Max Min Piecewise SPEC_NAME SPEC_SHA256 NTKSYM_VERSION SPEC_DESCRIPTION PARAMETERIZATION "
+    "INPUT_SHAPE DTYPE HYPERPARAMETERS FLOATS_PER_PAIR ARCHITECTURE SPATIAL_MODE".split()
 )
+
+
+def reserved_reason(name: str) -> str | None:
+    """Why `name` cannot be an identifier in generated code, or None if it can.
+
+    The one rule for every user-chosen name that reaches generated text (today: hyperparameter names):
+    Python keywords (soft ones too), builtins (a local `len` or `float` would shadow the generated code's
+    own calls), the generated code's names (RESERVED_NAMES) and the spec format's own words."""
+    import builtins
+    import keyword
+
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return "a Python keyword"
+    if name in RESERVED_NAMES:
+        return "a name the generated code uses"
+    if hasattr(builtins, name):
+        return "a Python builtin"
+    if name in ACTIVATIONS or name in LAYER_FIELDS:
+        return "a word of the spec format"
+    return None

@@ -17,7 +17,7 @@ import yaml
 
 from ntksym.errors import SpecError, did_you_mean
 from ntksym.spec import schema as s
-from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, RESERVED_NAMES, Field
+from ntksym.spec.fields import ACTIVATIONS, LAYER_FIELDS, PADDINGS, REQUIRED, Field, reserved_reason
 
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -221,8 +221,8 @@ class _Validator:
             path = ("hyperparameters", key)
             if not isinstance(key, str) or not _IDENTIFIER.match(key):
                 raise self.error(path, f"hyperparameter name {key!r} must start with a letter and hold only letters, digits and '_'")
-            if key in RESERVED_NAMES or key in ACTIVATIONS or key in LAYER_FIELDS:
-                raise self.error(path, f"`{key}` is a reserved name; choose another, e.g. `{key}_value`")
+            if reserved_reason(key):
+                raise self.error(path, f"`{key}` is a reserved name ({reserved_reason(key)}); rename it, e.g. `{key}_value`")
             number = _as_number(number)
             if number is None or not math.isfinite(number):
                 raise self.error(path, f"hyperparameter `{key}` must be a finite number, got {value[key]!r}")
