@@ -111,7 +111,7 @@ CASES: list[tuple[str, str, str]] = [
     ("train y of the wrong length", DYN.replace("train.npz", "train_wrongy.npz"), "--train: y has shape (4, 1) but x holds 5 examples"),
     ("train data with NaN", DYN.replace("train.npz", "train_nan.npz"), "--train: array `x` of {d}/train_nan.npz must hold finite numbers"),
     ("train x of the wrong shape", DYN.replace("train.npz", "train_3.npz"), "--train: x: each example has shape (3,)"),
-    ("train data not .npz", DYN.replace("train.npz", "x.npy"), "--train: cannot read {d}/x.npy as .npz"),
+    ("train data not .npz", DYN.replace("train.npz", "x.npy"), "--train: {d}/x.npy is not an .npz archive"),
     ("check data with NaN", CHK + " --data {d}/xnan.npy", "--data {d}/xnan.npy: contains 1 NaN or infinite values"),
     ("check data too short", CHK + " --data {d}/x.npy", "x holds 4 examples but n + n_test = 32 + 16; lower --n"),
     # outputs
