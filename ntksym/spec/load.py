@@ -102,7 +102,8 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     return data, lines
 
 
-TOO_DEEP = f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep; flatten it"
+TOO_DEEP = (f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep (repeat / residual blocks may nest at most "
+            f"{MAX_NESTING} levels); flatten it")
 
 
 class _DepthLimitedLoader(yaml.SafeLoader):
