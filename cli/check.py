@@ -13,7 +13,7 @@ import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_array
 from ntksym.errors import InputError
 from ntksym.layers import weight_count as layer_weight_count
-from ntksym.runtime.data import check_inputs
+from ntksym.runtime.data import check_inputs, check_range, representable
 from ntksym.runtime.tiles import available_memory_bytes
 from ntksym.spec import schema as s
 
@@ -95,11 +95,14 @@ def check(
     if learning_rate is not None and not (math.isfinite(learning_rate) and learning_rate > 0):
         raise InputError(f"--learning-rate must be a positive finite number, got {learning_rate:g}; "
                          "or leave it out for half the maximal stable rate")
+    if learning_rate is not None and (why := representable(learning_rate, dtype_of(x64))):
+        raise InputError(f"--learning-rate: {why}")
     loaded = ntksym.load_spec(spec)
     check_memory(loaded, max(sizes), max(n, samples), 8 if x64 else 4)
     x = None if data is None else load_array(data, "--data", key="x" if str(data).endswith(".npz") else None)
     if x is not None:
         x = check_inputs(x, loaded, f"--data {data}")
+        check_range(x, dtype_of(x64), f"--data {data}")
     columns = (TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, transient=False) as bars:
         report = ntksym.check(

@@ -74,28 +74,60 @@ def load_array(path: Path, what: str, key: str | None = None) -> np.ndarray:
     try:
         data = np.load(path, allow_pickle=False)
     except Exception as exc:
+        _refuse_pickle(exc, what, path)
         raise InputError(f"{what}: cannot read {path} as .npy/.npz ({type(exc).__name__}); save it with numpy.save") from None
     if isinstance(data, np.lib.npyio.NpzFile):
-        names = list(data.files)
-        if key is None and len(names) == 1:
-            key = names[0]
-        if key not in names:
-            raise InputError(f"{what}: {path} has no array `{key}` (it has {', '.join(names) or 'none'})")
+        with data:
+            names = list(data.files)
+            if key is None and len(names) == 1:
+                key = names[0]
+            if key is None:
+                raise InputError(f"{what}: {path} holds several arrays ({', '.join(names)}) and none is named `x`; "
+                                 "save the inputs alone with numpy.save, or as numpy.savez(path, x=...)")
+            if key not in names:
+                raise InputError(f"{what}: {path} has no array `{key}` (it has {', '.join(names) or 'none'}); "
+                                 f"save it as numpy.savez(path, {key}=...)")
+            data = _member(data, key, what, path)
+    return _not_scalar(np.asarray(data), what, path, key)
+
+
+def _refuse_pickle(exc: Exception, what: str, path: Path, key: str | None = None) -> None:
+    """An object (pickled) array: ntksym never unpickles, so it says how to save plain numbers."""
+    if isinstance(exc, ValueError) and "Object arrays cannot be loaded" in str(exc):
+        where = f"array `{key}` of {path}" if key else str(path)
+        raise InputError(f"{what}: {where} holds Python objects (a pickled object array), which ntksym never loads; "
+                         "save plain numbers, e.g. numpy.save(path, np.asarray(x, dtype=float))") from None
+
+
+def _member(data, key: str, what: str, path: Path) -> np.ndarray:
+    try:
         return np.asarray(data[key])
-    return np.asarray(data)
+    except Exception as exc:  # a pickled member, a corrupt zip entry
+        _refuse_pickle(exc, what, path, key)
+        raise InputError(f"{what}: cannot read array `{key}` of {path} ({type(exc).__name__}); "
+                         "save it again with numpy.savez") from None
+
+
+def _not_scalar(array: np.ndarray, what: str, path: Path, key: str | None = None) -> np.ndarray:
+    if array.ndim == 0:
+        where = f"array `{key}` of {path}" if key else str(path)
+        raise InputError(f"{what}: {where} holds a single number (a 0-d array); save an array of shape "
+                         "(examples, features)")
+    return array
 
 
 def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     path = readable_file(path, what)
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if not isinstance(data, np.lib.npyio.NpzFile):
-                raise InputError(f"{what}: {path} is not an .npz archive; save it with numpy.savez(path, x=..., y=...)")
-            return {name: np.asarray(data[name]) for name in data.files}
-    except InputError:
-        raise
+        data = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise InputError(f"{what}: cannot read {path} as .npz ({type(exc).__name__})") from None
+        _refuse_pickle(exc, what, path)
+        raise InputError(f"{what}: cannot read {path} as .npz ({type(exc).__name__}); "
+                         "save it with numpy.savez(path, x=..., y=...)") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise InputError(f"{what}: {path} is not an .npz archive; save it with numpy.savez(path, x=..., y=...)")
+    with data:
+        return {name: _not_scalar(_member(data, name, what, path), what, path, name) for name in data.files}
 
 
 def save_npz(path: Path, **arrays) -> None:

@@ -10,6 +10,7 @@ import typer
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of
 from ntksym.codegen.emit import emit_module
+from ntksym.codegen.load import parse_checked
 from ntksym.files import write_atomic
 
 
@@ -24,6 +25,6 @@ def compile(
     """
     check_output(output, ".py")
     loaded = ntksym.load_spec(spec)
-    text = emit_module(ntksym.derive(loaded), dtype_of(x64))
+    text = parse_checked(emit_module(ntksym.derive(loaded), dtype_of(x64)))
     write_atomic(output, text)
     typer.echo(f"wrote {output} ({len(text.splitlines())} lines, {dtype_of(x64)}, spec sha256 {loaded.sha256[:12]})")

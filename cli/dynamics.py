@@ -13,7 +13,7 @@ import typer
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_npz, save_npz
 from ntksym.errors import InputError, NumericalError
-from ntksym.runtime.data import check_inputs
+from ntksym.runtime.data import check_inputs, check_range, representable
 from ntksym.runtime.dynamics import predict
 
 
@@ -37,7 +37,9 @@ def _array(data: dict[str, np.ndarray], key: str, what: str, path: Path) -> np.n
         raise InputError(f"{what}: {path} has no array `{key}` (it has {', '.join(data) or 'none'}); "
                          f"save it with numpy.savez(path, x=..., y=...)")
     array = data[key]
-    if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
+    if not np.issubdtype(array.dtype, np.number) or np.issubdtype(array.dtype, np.complexfloating):
+        raise InputError(f"{what}: array `{key}` of {path} must hold real numbers, got {array.dtype}")
+    if not np.all(np.isfinite(array)):
         raise InputError(f"{what}: array `{key}` of {path} must hold finite numbers (found NaN or infinity)")
     return array
 
@@ -83,17 +85,26 @@ def dynamics(
     if not (math.isfinite(diag_reg) and diag_reg >= 0):
         raise InputError(f"--diag-reg must be a finite number >= 0, got {diag_reg:g}")
     times = parse_times(t)
+    for value, option in ((learning_rate, "--learning-rate"), (diag_reg, "--diag-reg"), *((v, "--t") for v in times)):
+        if math.isfinite(value) and (why := representable(float(value), dtype_of(x64))):
+            raise InputError(f"{option}: {why}" + ("; write inf for the end of training" if option == "--t" else ""))
     loaded = ntksym.load_spec(spec)
     train_data, test_data = load_npz(train, "--train"), load_npz(test, "--test")
     x_train, y_train = _array(train_data, "x", "--train", train), _array(train_data, "y", "--train", train)
     x_test = _array(test_data, "x", "--test", test)
     y_test = _array(test_data, "y", "--test", test) if "y" in test_data else None
+    x_train, x_test = check_inputs(x_train, loaded, "--train: x"), check_inputs(x_test, loaded, "--test: x")
     if y_train.ndim not in (1, 2) or y_train.shape[0] != x_train.shape[0]:
         raise InputError(f"--train: y has shape {y_train.shape} but x holds {x_train.shape[0]} examples; "
                          "y must be (n,) or (n, outputs)")
     if y_test is not None and (y_test.ndim not in (1, 2) or y_test.shape[0] != x_test.shape[0]):
         raise InputError(f"--test: y has shape {y_test.shape} but x holds {x_test.shape[0]} examples")
-    x_train, x_test = check_inputs(x_train, loaded, "--train: x"), check_inputs(x_test, loaded, "--test: x")
+    for y, what in ((y_train, "--train"), (y_test, "--test")):
+        if y is not None and y.ndim == 2 and y.shape[1] == 0:
+            raise InputError(f"{what}: y has shape {y.shape}, no outputs; give y of shape (n,) or (n, outputs)")
+    for array, what in ((x_train, "--train: x"), (x_test, "--test: x"), (y_train, "--train: y"), (y_test, "--test: y")):
+        if array is not None:
+            check_range(np.asarray(array, np.float64).reshape(len(array), -1), dtype_of(x64), what)
     if x_train.shape[1:] != x_test.shape[1:]:
         raise InputError(f"--train x and --test x have different example shapes {x_train.shape[1:]} and "
                          f"{x_test.shape[1:]}; they must match")
@@ -131,7 +142,9 @@ def dynamics(
 
 def _check_finite(result, learning_rate: float) -> None:
     """Overflowed predictions are an error, not a file of infinities."""
-    if not (np.isfinite(result.mean).all() and (result.cov is None or np.isfinite(result.cov).all())):
+    losses = [loss for loss in (result.train_loss, result.test_loss) if loss is not None]
+    if not (np.isfinite(result.mean).all() and (result.cov is None or np.isfinite(result.cov).all())
+            and all(np.isfinite(loss).all() for loss in losses)):
         raise NumericalError(
             f"the predictions overflowed: gradient descent at --learning-rate {learning_rate:g} diverges "
             f"(the maximal stable rate is {result.max_learning_rate:.6g}); use a smaller --learning-rate")

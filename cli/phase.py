@@ -16,6 +16,7 @@ from ntksym.files import write_atomic
 from ntksym.symbolic.fixed_points import Analysis
 
 MAX_POINTS = 2000
+MAX_STD = 1e6
 
 
 def parse_range(text: str, option: str) -> np.ndarray:
@@ -34,6 +35,8 @@ def parse_range(text: str, option: str) -> np.ndarray:
         raise InputError(
             f"{option} {text!r}: START and STOP must be finite and >= 0 (they are standard deviations)"
         )
+    if stop > MAX_STD:  # beyond, squares and fixed points overflow float64 with nothing to show
+        raise InputError(f"{option} {text!r}: STOP must be at most {MAX_STD:g}")
     if stop <= start:
         raise InputError(f"{option} {text!r}: STOP must be greater than START")
     if not 2 <= count <= MAX_POINTS:

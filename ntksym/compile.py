@@ -5,6 +5,7 @@ from __future__ import annotations
 from ntksym.codegen.emit import emit_module
 from ntksym.codegen.load import load_or_build
 from ntksym.errors import InputError
+from ntksym.runtime.data import check_spec_numbers
 from ntksym.runtime.kernel import CompiledModel
 from ntksym.spec.schema import Spec
 from ntksym.symbolic.derivation import derive
@@ -20,5 +21,6 @@ def compile_spec(spec: Spec, dtype: str = "float32") -> CompiledModel:
         import jax
 
         jax.config.update("jax_enable_x64", True)
+    check_spec_numbers(spec, dtype)
     module, path = load_or_build(spec, dtype, lambda: emit_module(derive(spec), dtype))
     return CompiledModel(spec, module, dtype, path)

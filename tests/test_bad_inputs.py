@@ -50,7 +50,24 @@ SPECS = {
     "degree_100.yaml": "ntksym: 1\nname: g\nlayers:\n  - dense: {}\n  - activation: {name: monomial, degree: 100}\n",
     "conv_no_shape.yaml": "ntksym: 1\nname: g\nlayers:\n  - conv: {filter: [3]}\n  - flatten\n  - dense: {}\n",
     "no_repeat.yaml": "ntksym: 1\nname: g\nlayers:\n  - dense: {}\n  - activation: relu\n  - dense: {}\n",
+    "hp_keyword.yaml": "ntksym: 1\nname: g\nhyperparameters: {lambda: 1.2}\nlayers:\n  - dense: {w_std: lambda}\n",
+    "hp_builtin.yaml": "ntksym: 1\nname: g\nhyperparameters: {len: 1.2}\nlayers:\n  - dense: {w_std: len}\n",
+    "w_std_1e308.yaml": "ntksym: 1\nname: g\nlayers:\n  - dense: {w_std: 1e308}\n  - activation: relu\n  - dense: {}\n",
+    "hp_1e308.yaml": "ntksym: 1\nname: g\nhyperparameters: {w: 1e308}\nlayers:\n  - dense: {w_std: w}\n",
+    "yaml_deep.yaml": "ntksym: 1\nname: g\nlayers: [{dense: {}}]\ndescription: " + "[" * 5000 + "]" * 5000 + "\n",
 }
+
+
+def nested(kind: str, levels: int, count: int = 2) -> str:
+    """`levels` repeat (or residual) blocks inside one another around dense + relu."""
+    body = "{dense: {}}, {activation: relu}"
+    for _ in range(levels):
+        body = f"{{repeat: {count}, layers: [{body}]}}" if kind == "repeat" else f"{{residual: {{layers: [{body}]}}}}"
+    return f"ntksym: 1\nname: g\nlayers: [{body}, {{dense: {{}}}}]\n"
+
+
+SPECS.update({"nested_300.yaml": nested("repeat", 300), "residual_200.yaml": nested("residual", 200),
+              "residual_33.yaml": nested("residual", 33), "nested_30.yaml": nested("repeat", 30)})
 K = "kernel {d}/good.yaml --x1 {d}/x.npy"
 DYN = "dynamics {d}/good.yaml --train {d}/train.npz --test {d}/test.npz --t 0,1 -o {d}/out/p.npz"
 PH = "phase {d}/good.yaml -o {d}/out/ph.png"
@@ -89,6 +106,20 @@ CASES: list[tuple[str, str, str]] = [
     ("degree out of range", "validate {d}/degree_100.yaml", "expected a whole number from 0 to 64, got 100"),
     ("conv without input_shape", "validate {d}/conv_no_shape.yaml",
      "`conv` at layers[0].conv needs spatial inputs, but the spec has no input_shape"),
+    ("hyperparameter named a Python keyword", "compile {d}/hp_keyword.yaml -o {d}/out/m.py",
+     "hyperparameters.lambda: `lambda` is a reserved name (a Python keyword); rename it, e.g. `lambda_value`"),
+    ("hyperparameter named a builtin", "validate {d}/hp_builtin.yaml", "`len` is a reserved name (a Python builtin)"),
+    ("w_std beyond float32", "kernel {d}/w_std_1e308.yaml --x1 {d}/x.npy -o {d}/out/k.npz",
+     "w_std_1e308.yaml: layers[0].dense.w_std: 1e+308 is beyond float32's range (largest 3.4e+38); compute in float64"),
+    ("hyperparameter beyond float32", "kernel {d}/hp_1e308.yaml --x1 {d}/x.npy -o {d}/out/k.npz",
+     "hyperparameters.w: 1e+308 is beyond float32's range"),
+    ("YAML nested 5,000 deep", "validate {d}/yaml_deep.yaml", "yaml_deep.yaml:4: the YAML is nested more than 200 levels deep"),
+    ("300 nested repeats", "validate {d}/nested_300.yaml", "the YAML is nested more than 200 levels deep"),
+    ("200 nested residuals", "derive {d}/residual_200.yaml", "the YAML is nested more than 200 levels deep"),
+    ("33 nested residuals", "validate {d}/residual_33.yaml",
+     "layers[0].residual: repeat / residual blocks are nested more than 32 levels deep"),
+    ("30 nested repeats of 2", "kernel {d}/nested_30.yaml --x1 {d}/x.npy -o {d}/out/k.npz",
+     "layers[0].repeat: nested repeats run their innermost block 1,073,741,824 times (the product of the counts)"),
     # data files
     ("data file missing", K + " -o {d}/out/k.npz --x2 {d}/missing.npy", "--x2: file not found: "),
     ("data path is a directory", "kernel {d}/good.yaml --x1 {d}/folder -o {d}/out/k.npz",
@@ -107,11 +138,32 @@ CASES: list[tuple[str, str, str]] = [
     ("data not numbers", "kernel {d}/good.yaml --x1 {d}/xstr.npy -o {d}/out/k.npz", "x1: expected numbers, got an array of <U1"),
     ("data complex", "kernel {d}/good.yaml --x1 {d}/xcomplex.npy -o {d}/out/k.npz", "x1: complex data is not supported"),
     ("npz without `x`", "kernel {d}/good.yaml --x1 {d}/two.npz -o {d}/out/k.npz", "--x1: {d}/two.npz has no array `x` (it has a, b)"),
+    ("npz as .npy with several arrays", "kernel {d}/good.yaml --x1 {d}/two_as.npy -o {d}/out/k.npz",
+     "--x1: {d}/two_as.npy holds several arrays (a, b) and none is named `x`"),
+    ("data object array (.npz)", "kernel {d}/good.yaml --x1 {d}/xobj.npz -o {d}/out/k.npz",
+     "--x1: array `x` of {d}/xobj.npz holds Python objects (a pickled object array), which ntksym never loads"),
+    ("data object array (.npy)", "kernel {d}/good.yaml --x1 {d}/xobj.npy -o {d}/out/k.npz",
+     "--x1: {d}/xobj.npy holds Python objects (a pickled object array)"),
+    ("data 0-d (.npy)", "kernel {d}/good.yaml --x1 {d}/x0d.npy -o {d}/out/k.npz", "--x1: {d}/x0d.npy holds a single number (a 0-d array)"),
+    ("data 0-d (.npz)", "kernel {d}/good.yaml --x1 {d}/x0d.npz -o {d}/out/k.npz",
+     "--x1: array `x` of {d}/x0d.npz holds a single number (a 0-d array)"),
+    ("data without features", "kernel {d}/noshape.yaml --x1 {d}/xnofeatures.npy -o {d}/out/k.npz",
+     "x1: each example holds no features (shape (4, 0))"),
+    ("data beyond float32", "kernel {d}/good.yaml --x1 {d}/xbig.npy -o {d}/out/k.npz",
+     "x1: holds values up to 1e+300, beyond float32's range (largest 3.4e+38)"),
+    ("train data object array", DYN.replace("train.npz", "train_obj.npz"),
+     "--train: array `x` of {d}/train_obj.npz holds Python objects (a pickled object array)"),
+    ("train data 0-d", DYN.replace("train.npz", "train_0d.npz"), "--train: array `x` of {d}/train_0d.npz holds a single number"),
+    ("train y not numbers", DYN.replace("train.npz", "train_ystr.npz"),
+     "--train: array `y` of {d}/train_ystr.npz must hold real numbers, got <U1"),
+    ("train y without outputs", DYN.replace("train.npz", "train_y0.npz"), "--train: y has shape (5, 0), no outputs"),
+    ("train y beyond float32", DYN.replace("train.npz", "train_ybig.npz"), "--train: y: holds values up to 1e+300, beyond float32's range"),
+    ("check data object array", CHK + " --data {d}/xobj.npy", "--data: {d}/xobj.npy holds Python objects"),
     ("train data without y", DYN.replace("train.npz", "train_noy.npz"), "--train: {d}/train_noy.npz has no array `y`"),
     ("train y of the wrong length", DYN.replace("train.npz", "train_wrongy.npz"), "--train: y has shape (4, 1) but x holds 5 examples"),
     ("train data with NaN", DYN.replace("train.npz", "train_nan.npz"), "--train: array `x` of {d}/train_nan.npz must hold finite numbers"),
     ("train x of the wrong shape", DYN.replace("train.npz", "train_3.npz"), "--train: x: each example has shape (3,)"),
-    ("train data not .npz", DYN.replace("train.npz", "x.npy"), "--train: cannot read {d}/x.npy as .npz"),
+    ("train data not .npz", DYN.replace("train.npz", "x.npy"), "--train: {d}/x.npy is not an .npz archive"),
     ("check data with NaN", CHK + " --data {d}/xnan.npy", "--data {d}/xnan.npy: contains 1 NaN or infinite values"),
     ("check data too short", CHK + " --data {d}/x.npy", "x holds 4 examples but n + n_test = 32 + 16; lower --n"),
     # outputs
@@ -140,10 +192,14 @@ CASES: list[tuple[str, str, str]] = [
     ("--learning-rate <= 0", DYN + " --learning-rate 0", "--learning-rate must be a positive finite number, got 0"),
     ("--learning-rate NaN", CHK + " --learning-rate nan", "--learning-rate must be a positive finite number, got nan"),
     ("--diag-reg negative", DYN + " --diag-reg -1", "--diag-reg must be a finite number >= 0, got -1"),
+    ("--diag-reg beyond float32", DYN + " --diag-reg 1e300", "--diag-reg: 1e+300 is beyond float32's range"),
+    ("--learning-rate beyond float32", DYN + " --learning-rate 1e300", "--learning-rate: 1e+300 is beyond float32's range"),
+    ("--t beyond float32", DYN.replace("0,1", "0,1e300"), "--t: 1e+300 is beyond float32's range"),
     ("--w-std not a range", PH + " --w-std 1:2", "--w-std '1:2': expected START:STOP:COUNT, e.g. 0.5:3:60"),
     ("--w-std negative", PH + " --w-std -1:2:3", "START and STOP must be finite and >= 0"),
     ("--b-std NaN", PH + " --b-std 0:nan:3", "START and STOP must be finite and >= 0"),
     ("--w-std reversed", PH + " --w-std 2:1:3", "STOP must be greater than START"),
+    ("--w-std huge", PH + " --w-std 0:1e300:3", "--w-std '0:1e300:3': STOP must be at most 1e+06"),
     ("--w-std too many points", PH + " --w-std 1:2:100000", "COUNT must be between 2 and 2000"),
     ("phase of a spec without a repeated block", "phase {d}/no_repeat.yaml -o {d}/out/ph.png",
      "not analysed: the spec has no repeat of dense + activation"),
@@ -185,6 +241,19 @@ def make_fixtures(d: Path) -> None:
     np.savez(d / "train_noy.npz", x=rng.normal(size=(5, 8)))
     np.savez(d / "train_wrongy.npz", x=rng.normal(size=(5, 8)), y=rng.normal(size=(4, 1)))
     np.savez(d / "train_3.npz", x=rng.normal(size=(5, 3)), y=rng.normal(size=(5, 1)))
+    np.savez(d / "two_as.npy", a=np.ones((4, 8)), b=np.ones((4, 8)))
+    (d / "two_as.npy.npz").rename(d / "two_as.npy")
+    np.savez(d / "xobj.npz", x=np.array([[1.0, None]] * 4, dtype=object))
+    np.save(d / "xobj.npy", np.array([[1.0, None]] * 4, dtype=object), allow_pickle=True)
+    np.save(d / "x0d.npy", np.array(3.0))
+    np.savez(d / "x0d.npz", x=np.array(3.0))
+    np.save(d / "xnofeatures.npy", np.zeros((4, 0)))
+    np.save(d / "xbig.npy", np.full((4, 8), 1e300))
+    np.savez(d / "train_obj.npz", x=np.array([[1.0, None]] * 5, dtype=object), y=np.ones((5, 1)))
+    np.savez(d / "train_0d.npz", x=np.array(1.0), y=np.array(1.0))
+    np.savez(d / "train_ystr.npz", x=rng.normal(size=(5, 8)), y=np.array([["a"]] * 5))
+    np.savez(d / "train_y0.npz", x=rng.normal(size=(5, 8)), y=np.ones((5, 0)))
+    np.savez(d / "train_ybig.npz", x=rng.normal(size=(5, 8)), y=np.full((5, 1), 1e300))
 
 
 def listing(d: Path) -> set[str]:

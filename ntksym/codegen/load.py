@@ -9,6 +9,7 @@ readers never see a partial file.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib.util
 from functools import lru_cache
@@ -16,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from ntksym._version import __version__
+from ntksym.errors import CodegenError
 from ntksym.files import cache_dir, write_atomic, write_folder_atomic  # noqa: F401 (re-exported)
 from ntksym.spec.schema import Spec
 
@@ -35,6 +37,17 @@ def generator_fingerprint() -> str:
 def cache_path(spec: Spec, dtype: str) -> Path:
     key = f"{spec.sha256[:16]}-{dtype}-{__version__}-{generator_fingerprint()}"
     return cache_dir() / f"{spec.name.replace('-', '_')}-{key}.py"
+
+
+def parse_checked(text: str) -> str:
+    """`text` if it parses as Python, else a `CodegenError`: a generated module is never written unparsed."""
+    try:
+        ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, SyntaxError) else f" ({type(exc).__name__})"
+        raise CodegenError(f"the generated module does not parse{where}, so nothing was written; this is a bug "
+                           "in ntksym: please report it with the spec") from None
+    return text
 
 
 def import_module_file(path: Path, name: str) -> ModuleType:
@@ -59,5 +72,5 @@ def load_or_build(spec: Spec, dtype: str, build) -> tuple[ModuleType, Path]:
                 return module, path
         except Exception:  # a corrupted or truncated entry: rebuild it below
             pass
-    write_atomic(path, build())
+    write_atomic(path, parse_checked(build()))
     return import_module_file(path, name), path

@@ -49,10 +49,18 @@ class KernelPrinter(JaxPrinter):
     _print_Derivative = _print_Integral = _print_Limit = _print_Sum = _print_not_supported
 
     def _print_Float(self, expr):
-        return repr(float(expr))
+        return _float_literal(float(expr))
+
+    def _print_Integer(self, expr):
+        # beyond 2**53 as a float: a Python int of hundreds of digits overflows JAX's int64 arguments
+        return str(expr.p) if abs(expr.p) <= _EXACT else _float_literal(_ratio(expr.p, 1))
 
     def _print_Rational(self, expr):
-        return f"{expr.p}/{expr.q}" if expr.q != 1 else str(expr.p)
+        if expr.q == 1:
+            return self._print_Integer(expr)
+        if abs(expr.p) <= _EXACT and expr.q <= _EXACT:
+            return f"{expr.p}/{expr.q}"
+        return _float_literal(_ratio(expr.p, expr.q))  # `p/q` of huge ints could overflow at import
 
     def _print_Pi(self, expr):
         return "jnp.pi"
@@ -92,6 +100,29 @@ def _call_printer(function: str):
 
 for _name, _function in CALLS.items():  # installed as SymPy's own printers define theirs: _print_<Class>
     setattr(KernelPrinter, f"_print_{_name}", _call_printer(_function))
+
+
+_EXACT = 2**53
+
+
+def _ratio(p: int, q: int) -> float:
+    """p / q as a float, +-inf where it is beyond float64 (Python raises OverflowError there)."""
+    try:
+        return p / q
+    except OverflowError:
+        return float("inf") if (p > 0) == (q > 0) else float("-inf")
+
+
+def _float_literal(value: float) -> str:
+    """A Python literal of `value`: repr for finite numbers, `jnp.inf` (never the bare name `inf`) else.
+
+    An infinite constant comes from spec numbers whose kernel overflows float64 (w_std = 1e200 squares
+    to 1e400): the generated kernel then computes inf and the runtime reports the overflow."""
+    if value != value:
+        return "jnp.nan"
+    if value in (float("inf"), float("-inf")):
+        return "jnp.inf" if value > 0 else "(-jnp.inf)"
+    return repr(value)
 
 
 def print_expression(expr: sp.Expr) -> str:

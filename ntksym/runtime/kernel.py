@@ -8,8 +8,8 @@ from types import ModuleType
 
 import numpy as np
 
-from ntksym.errors import InputError, NumericalError
-from ntksym.runtime.data import check_inputs, check_pair
+from ntksym.errors import NumericalError
+from ntksym.runtime.data import check_hyperparameter_values, check_inputs, check_pair, check_range
 from ntksym.runtime.schedule import evaluate
 from ntksym.spec.schema import Spec
 
@@ -65,12 +65,13 @@ class CompiledModel:
         total)` is called after each tile. With several devices (default: all local ones) tiles are
         sharded across them. Hyperparameters are keyword arguments and do not recompile.
         """
-        unknown = set(hyperparameters) - set(self.hyperparameters)
-        if unknown:
-            raise InputError(f"unknown hyperparameters {sorted(unknown)}; the spec defines {sorted(self.hyperparameters)}")
+        check_hyperparameter_values(hyperparameters, self.spec, self.dtype)
         a = check_inputs(x1, self.spec, "x1")
         b = None if x2 is None else check_inputs(x2, self.spec, "x2")
         check_pair(a, b)
+        for x, name in ((a, "x1"), (b, "x2")):
+            if x is not None:
+                check_range(x, self.dtype, name)
 
         def pair(p, q):
             return self.module.kernel_with_diagonals(p, q, **hyperparameters)
@@ -79,8 +80,9 @@ class CompiledModel:
         # rounding is amplified to sqrt(eps) and a Gram matrix of repeated inputs loses its PSD-ness)
         a, rows = unique_rows(a) if out is None else (a, None)
         b, cols = (None, None) if b is None else (unique_rows(b) if out is None else (b, None))
-        nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
-                                     devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR)
+        with np.errstate(over="ignore", invalid="ignore"):  # constants cast to float32: an overflow is reported below
+            nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
+                                         devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR)
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
             nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))

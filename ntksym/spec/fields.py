@@ -27,9 +27,15 @@ B_STD = Field("optional_nonneg", 0.0, "bias standard deviation; null means no bi
 PADDINGS = ("SAME", "VALID", "CIRCULAR")
 
 
-# Names a hyperparameter may not take: they are the generated code's own identifiers.
+# Names a hyperparameter may not take: they are the generated code's own identifiers (the arguments and
+# helpers of the `_cross_k` / `_diag_k` / `_affine_k` functions a hyperparameter becomes a local of, the
+# module's public names) or the expression grammar's. `tests/test_hardening2.py` checks this list against
+# the identifiers of generated modules.
 RESERVED_NAMES = frozenset(
-    "x x1 x2 u v q q11 q12 q22 t t11 t12 t22 fan_in jax jnp np lax kernel predict init apply "
-    "empirical_ntk state dtype self pi E I e i tile_size progress out devices hyperparameters".split()
+    "x x1 x2 u v q q11 q12 q22 t t11 t12 t22 g12 fan_in hp s skip same jax jnp jsp np lax kernel "
+    "kernel_with_diagonals predict max_learning_rate init apply empirical_ntk state dtype self pi E I e i "
+    "tile_size progress out devices hyperparameters exp log sqrt sin cos tanh sigmoid erf erfc abs sign "
+    "Heaviside Max Min Piecewise SPEC_NAME SPEC_SHA256 NTKSYM_VERSION SPEC_DESCRIPTION PARAMETERIZATION "
+    "INPUT_SHAPE DTYPE HYPERPARAMETERS FLOATS_PER_PAIR ARCHITECTURE SPATIAL_MODE".split()
 )
 

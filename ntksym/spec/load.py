@@ -25,6 +25,8 @@ MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
 MAX_EXPR_CHARS = 4096
 MAX_COUNT = 1_000_000  # repeat counts and widths: more would never finish
+MAX_NESTING = 32  # repeat / residual blocks inside one another (docs/spec_format.md#limits)
+MAX_YAML_DEPTH = 200  # nested YAML collections: deeper documents exhaust the parser's stack
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _NUMERIC = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
@@ -58,7 +60,9 @@ def load_spec(path: str | Path) -> s.Spec:
 def parse_spec(text: str, source: str = "<string>") -> s.Spec:
     """Validate spec text (YAML) into an immutable `Spec`."""
     document, lines = _compose(text, source)
-    return _Validator(source, lines).spec(document)
+    validator = _Validator(source, lines)
+    _check_nesting(document, validator)
+    return validator.spec(document)
 
 
 def path_text(path: tuple) -> str:
@@ -74,7 +78,7 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
     if len(text.encode("utf-8", "replace")) > MAX_SPEC_BYTES:
         raise SpecError(f"spec is larger than {MAX_SPEC_BYTES} bytes", file=source)
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _DepthLimitedLoader(text)
         try:
             root = loader.get_single_node()
             lines: dict[tuple, int] = {}
@@ -93,9 +97,103 @@ def _compose(text: str, source: str) -> tuple[Any, dict[tuple, int]]:
         raise SpecError(f"malformed YAML{column}: {what}; fix the YAML syntax", file=source, line=line) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"malformed YAML: {exc}", file=source) from None
+    except RecursionError:  # a backstop: the depth limits below stop well before Python's stack does
+        raise SpecError(TOO_DEEP, file=source) from None
     if root is None:
         raise SpecError("the spec is empty; start it with `ntksym: 1`", file=source)
     return data, lines
+
+
+TOO_DEEP = (f"the YAML is nested more than {MAX_YAML_DEPTH} levels deep (repeat / residual blocks may nest at most "
+            f"{MAX_NESTING} levels); flatten it")
+
+
+class _DepthLimitedLoader(yaml.SafeLoader):
+    """SafeLoader whose (recursive) composer refuses documents nested deeper than MAX_YAML_DEPTH."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise SpecError(TOO_DEEP, line=self.peek_event().start_mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def _check_nesting(document: Any, validator: _Validator) -> None:
+    """Refuse repeat / residual blocks nested more than MAX_NESTING deep, before any recursion."""
+    stack = [(document, (), -1, None)]  # (node, shown path, nesting level, outermost block's path)
+    while stack:
+        node, path, level, outer = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, value in items:
+            if key == "layers" and isinstance(node, dict) and isinstance(value, list):
+                here = path + (("repeat", "layers") if "repeat" in node else ("layers",))
+                if level + 1 > MAX_NESTING:
+                    line = validator.error(here, "").line
+                    raise validator.error(outer, f"repeat / residual blocks are nested more than {MAX_NESTING} levels "
+                                          f"deep here (deeper at line {line}); flatten the spec (one repeat of the "
+                                          "multiplied counts does the same) to at most that depth")
+                if level == 0:  # entering the outermost block of a top-level layer
+                    outer = path + ("repeat",) if "repeat" in node else path
+                stack.append((value, here, level + 1, outer))
+            elif isinstance(value, (dict, list)):
+                stack.append((value, path + (key,), level, outer))
+
+
+def _repeat_runs(validator: _Validator, layers) -> int:
+    """How many times the most repeated layer of `layers` runs (the product of its repeat counts)."""
+    most = 1
+    for layer in layers:
+        if isinstance(layer, s.Repeat):
+            count = layer.count if isinstance(layer.count, int) else int(validator.hyper[layer.count.name])
+            most = max(most, count * _repeat_runs(validator, layer.layers))
+        elif isinstance(layer, s.Residual):
+            most = max(most, _repeat_runs(validator, layer.layers))
+    return most
+
+
+def _check_runs(validator: _Validator, layers: tuple) -> None:
+    """Nested repeats whose innermost layers would run more than MAX_COUNT times are refused like one
+    such repeat (at the top-level block that holds them)."""
+    for i, layer in enumerate(layers):
+        runs = _repeat_runs(validator, (layer,))
+        if runs > MAX_COUNT:
+            kind = "repeat" if isinstance(layer, s.Repeat) else "residual"
+            raise validator.error(("layers", i, kind), f"nested repeats run their innermost block {runs:,} times "
+                                  f"(the product of the counts), more than {MAX_COUNT:,}; lower the counts")
+
+
+def reserved_reason(name: str) -> str | None:
+    """Why `name` cannot be an identifier in generated code, or None if it can.
+
+    The one rule for every user-chosen name that reaches generated text (today: hyperparameter names):
+    Python keywords (soft ones too), builtins (a local `len` or `float` would shadow the generated code's
+    own calls), the generated code's names (RESERVED_NAMES) and the spec format's own words."""
+    import builtins
+    import keyword
+
+    if keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        return "a Python keyword"
+    if name in RESERVED_NAMES:
+        return "a name the generated code uses"
+    if hasattr(builtins, name):
+        return "a Python builtin"
+    if name in ACTIVATIONS or name in LAYERS:
+        return "a word of the spec format"
+    return None
+
+
+def _repeat_block(repeat: s.Repeat) -> s.Repeat:
+    """`repeat: a` holding only `repeat: b` is one repeat of a * b: derived and compiled as one loop, the
+    body keeps its own paths."""
+    inner = repeat.layers[0] if len(repeat.layers) == 1 else None
+    if isinstance(inner, s.Repeat) and isinstance(repeat.count, int) and isinstance(inner.count, int):
+        return s.Repeat(count=repeat.count * inner.count, layers=inner.layers, path=repeat.path)
+    return repeat
 
 
 class _Builder:
@@ -106,6 +204,8 @@ class _Builder:
         self.open: set[int] = set()  # ids of the collections being built (to catch cycles)
 
     def build(self, node: yaml.Node, path: tuple) -> Any:
+        if len(path) > MAX_YAML_DEPTH:  # aliases can stack anchors deeper than the composer saw
+            raise SpecError(TOO_DEEP, line=node.start_mark.line + 1)
         self.count += 1
         if self.count > MAX_NODES:
             raise SpecError(f"the spec has more than {MAX_NODES} YAML nodes (alias bomb?)")
@@ -181,6 +281,7 @@ class _Validator:
         if "layers" not in doc:
             raise self.error((), "missing `layers:`; list the network's layers, e.g. `- dense: {w_std: 1.0}`")
         layers = self.layer_list(doc["layers"], ("layers",))
+        _check_runs(self, layers)
         self.check_spatial_input(layers, input_shape)
         canonical = json.dumps(doc, sort_keys=True, default=str, separators=(",", ":"))
         return s.Spec(
@@ -224,8 +325,8 @@ class _Validator:
             path = ("hyperparameters", key)
             if not isinstance(key, str) or not _IDENTIFIER.match(key):
                 raise self.error(path, f"hyperparameter name {key!r} must start with a letter and hold only letters, digits and '_'")
-            if key in RESERVED_NAMES or key in ACTIVATIONS or key in LAYERS:
-                raise self.error(path, f"`{key}` is a reserved name; choose another, e.g. `{key}_value`")
+            if reserved_reason(key):
+                raise self.error(path, f"`{key}` is a reserved name ({reserved_reason(key)}); rename it, e.g. `{key}_value`")
             number = _as_number(number)
             if number is None or not math.isfinite(number):
                 raise self.error(path, f"hyperparameter `{key}` must be a finite number, got {value[key]!r}")
@@ -251,8 +352,8 @@ class _Validator:
                 raise self.error(path + ("repeat",), "`repeat` needs a sibling `layers:` list holding the block")
             body = self.layer_list(item["layers"], path + ("repeat", "layers"))
             here = path + ("repeat",)
-            return LAYERS["repeat"].build({"repeat": count, "layers": body}, path_text(here),
-                                          lambda key, message: self.error(here + (key,), message))
+            return _repeat_block(LAYERS["repeat"].build({"repeat": count, "layers": body}, path_text(here),
+                                                        lambda key, message: self.error(here + (key,), message)))
         if len(item) != 1:
             raise self.error(path, f"a layer is a mapping with exactly one key, got {', '.join(map(str, item))}; "
                              "split them into separate list entries")

@@ -247,6 +247,7 @@ class Analysis:
                 return found
         return eoc_approach(self.nd, w2, b2, q)
 
+    @np.errstate(over="ignore", invalid="ignore")  # huge w_std / b_std: inf, reported as no fixed point
     def critical_w(self, b_values) -> tuple[np.ndarray, np.ndarray]:
         """w_std on the edge of chaos per b_std, and chi_1 there (from the ordered side)."""
         b = np.atleast_1d(np.asarray(b_values, float))
@@ -277,6 +278,7 @@ class Analysis:
             note = "q* grows without bound as w_std approaches this value (b_std != 0)"
         return EdgeOfChaos(w, b, chi, symbolic, note)
 
+    @np.errstate(over="ignore", invalid="ignore")  # huge w_std / b_std: inf, reported as no fixed point
     def chi_1_grid(self, w_values, b_values, progress: Callable[[int], None] | None = None):
         """chi_1 and q* over the grid, shape (len(b_values), len(w_values)); NaN where no finite q*."""
         w2 = np.asarray(w_values, float) ** 2

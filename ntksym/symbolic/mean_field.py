@@ -27,6 +27,7 @@ MARGINAL_RTOL = 1e-12  # |g(q)| below this times q on the whole grid: every q is
 FINITE, ZERO, NONE, MARGINAL = 0, 1, 2, 3
 
 
+@np.errstate(over="ignore", invalid="ignore")  # w_std = 1e300: w^2 is inf, handled as no fixed point
 def solve_q_star(nd: NumericDual, w2, b2) -> tuple[np.ndarray, np.ndarray]:
     """The stable fixed point q* of the length map, elementwise, and a status code per element.
 
