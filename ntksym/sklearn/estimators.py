@@ -78,6 +78,13 @@ class _SpecParams:
 class _KernelEstimator(_SpecParams, BaseEstimator):
     _which = "ntk"
 
+    def __init__(self, spec=None, *, t=np.inf, diag_reg=1e-6, dtype="float64", **hyperparameters):
+        self.spec = spec
+        self.t = t
+        self.diag_reg = diag_reg
+        self.dtype = dtype
+        self._hyperparameters = dict(hyperparameters)
+
     def _fit_targets(self, X, Y):
         spec, values, model = self._resolved()
         x = as_inputs(X, spec)
@@ -105,13 +112,6 @@ class _KernelEstimator(_SpecParams, BaseEstimator):
 
 
 class _Regressor(RegressorMixin, _KernelEstimator):
-    def __init__(self, spec=None, *, t=np.inf, diag_reg=1e-6, dtype="float64", **hyperparameters):
-        self.spec = spec
-        self.t = t
-        self.diag_reg = diag_reg
-        self.dtype = dtype
-        self._hyperparameters = dict(hyperparameters)
-
     def fit(self, X, y):
         """Train the infinite ensemble on (X, y): y of shape (n,) or (n, outputs)."""
         X, y = validate_data(self, X, y, multi_output=True, y_numeric=True, dtype=np.float64)
@@ -156,13 +156,6 @@ class NNGPRegressor(_Regressor):
 
 
 class _Classifier(ClassifierMixin, _KernelEstimator):
-    def __init__(self, spec=None, *, t=np.inf, diag_reg=1e-6, dtype="float64", **hyperparameters):
-        self.spec = spec
-        self.t = t
-        self.diag_reg = diag_reg
-        self.dtype = dtype
-        self._hyperparameters = dict(hyperparameters)
-
     def fit(self, X, y):
         """Regress one-hot targets (one column per class) on X with the infinite ensemble."""
         X, y = validate_data(self, X, y, dtype=np.float64)
