@@ -23,8 +23,15 @@ _W = np.exp(-_Z * _Z / 2) * (_Z[1] - _Z[0]) / math.sqrt(2 * math.pi)
 
 
 def _angle(q11, q12, q22):
-    norm = np.sqrt(q11 * q22)
-    rho = np.clip(np.divide(q12, norm, out=np.ones_like(q12), where=norm > 0), -1.0, 1.0)
+    """sqrt(q11 q22), the correlation and its angle. Scaled by the larger variance, so that the product
+    cannot underflow and identical inputs (q11 = q12 = q22) get rho = 1 exactly (not 1 - 1 ulp, whose
+    angle would be sqrt(eps))."""
+    norm = np.sqrt(q11) * np.sqrt(q22)
+    scale = np.maximum(q11, q22)
+    safe = np.where(scale > 0, scale, 1.0)
+    denominator = np.sqrt((q11 / safe) * (q22 / safe))
+    rho = np.divide(q12 / safe, denominator, out=np.ones_like(q12), where=denominator > 0)
+    rho = np.clip(rho, -1.0, 1.0)
     return norm, rho, np.arccos(rho)
 
 
