@@ -73,11 +73,13 @@ def _layer_functions(records) -> list[str]:
     out = []
     for key in sorted(_record_kinds(records)):
         kind = LAYERS.get(key)
-        if kind is None or not kind.network_functions:
+        if kind is None:
             continue
-        shape_fn, apply_fn = kind.network_functions
-        out += [inspect.getsource(shape_fn).strip(), inspect.getsource(apply_fn).strip(),
-                f"_NET_LAYERS[{key!r}] = ({kind.on_pixels!r}, {shape_fn.__name__}, {apply_fn.__name__})"]
+        for functions, registry in ((kind.network_functions, "_NET_LAYERS"), (kind.network_weights, "_NET_WEIGHTED")):
+            if functions:
+                shape_fn, apply_fn = functions
+                out += [inspect.getsource(shape_fn).strip(), inspect.getsource(apply_fn).strip(),
+                        f"{registry}[{key!r}] = ({kind.on_pixels!r}, {shape_fn.__name__}, {apply_fn.__name__})"]
     return out
 
 

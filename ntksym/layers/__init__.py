@@ -14,6 +14,8 @@ from ntksym.layers import (
     activation,
     avg_pool,
     conv,
+    conv_local,
+    conv_transpose,
     dense,
     dropout,
     flatten,
@@ -27,7 +29,7 @@ from ntksym.layers import (
 from ntksym.layers.base import LayerKind
 
 _MODULES = (dense, activation, repeat, residual, layer_norm, conv, avg_pool, global_avg_pool, flatten,
-            sum_pool, global_sum_pool, dropout)
+            sum_pool, global_sum_pool, dropout, conv_transpose, conv_local)
 
 LAYERS: MappingProxyType[str, LayerKind] = MappingProxyType({m.KIND.key: m.KIND for m in _MODULES})
 

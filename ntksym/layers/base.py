@@ -10,7 +10,8 @@ it. The stages ask that object instead of testing types:
             source of the functions those lines call, added once to the module
   network   `record(layer, hp, lower)` -> the finite network's record (codegen/architecture.py);
             `network_functions`: (shape, apply) functions for parameterless layers, copied into
-            generated modules and registered with the finite-network interpreter
+            generated modules and registered with the finite-network interpreter; `network_weights`:
+            (params, apply) functions of a kind with weights (conv_transpose, conv_local)
   reports   `describe(layer)` for `validate`, `weights(layer, width)` for `check`'s size estimate,
             `text` / `latex` / `summary` of a spatial step for `derive`
 
@@ -40,6 +41,7 @@ class LayerKind:
     has_weights: ClassVar[bool] = False  # dense, conv: needs its fan-in, sets the next one
     kernel_helpers: ClassVar[str] = ""
     network_functions: ClassVar[tuple[Callable, ...]] = ()
+    network_weights: ClassVar[tuple[Callable, ...]] = ()  # (params_fn, apply_fn) of a kind with weights
 
     # -- spec ---------------------------------------------------------------------------------
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
@@ -55,6 +57,9 @@ class LayerKind:
 
     def spatial_shape(self, step: Any, dims: tuple[int, ...]) -> tuple[int, ...] | None:
         return dims
+
+    def check_shape(self, step: Any, dims: tuple[int, ...]) -> None:
+        """Raise DerivationError (one line: the key and the fix) when the layer cannot act on `dims`."""
 
     # -- codegen --------------------------------------------------------------------------------
     def emit(self, step: Any, writer: Any, indent: str) -> list[str]:

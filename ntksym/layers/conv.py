@@ -28,6 +28,8 @@ class ConvKind(LayerKind):
         "channels": Field("count", None, "finite network's channels"),
     }
     on_pixels = has_weights = True
+    layer_class = s.Conv  # conv_transpose and conv_local subclass this kind with their own dataclass
+    helper = "_conv"  # the prelude function the emitted line calls
 
     def build(self, values, where, error):
         stride = values["stride"] or (1,) * len(values["filter"])
@@ -35,8 +37,8 @@ class ConvKind(LayerKind):
             stride = stride * 2
         if len(stride) != len(values["filter"]):
             raise error("stride", "stride must have as many entries as filter")
-        return s.Conv(values["filter"], stride, values["padding"], values["w_std"], values["b_std"],
-                      values["channels"], path=where)
+        return self.layer_class(values["filter"], stride, values["padding"], values["w_std"], values["b_std"],
+                                values["channels"], path=where)
 
     def derive(self, layer, parameterization, derive_body):
         from ntksym.symbolic.rules.conv import conv_step
@@ -53,13 +55,13 @@ class ConvKind(LayerKind):
         writer.function(f"_affine_{k}", (q12, t12, fan_in), [step.nngp, step.ntk],
                         f"{step.path}: {step.label}, after the patch average")
         width = "" if step.width is None else f", width={writer.value(step.width)}"
-        return [f"{indent}s = _conv(s, _affine_{k}, hp, {writer.full}, {tuple(step.window)!r}, "
+        return [f"{indent}s = {self.helper}(s, _affine_{k}, hp, {writer.full}, {tuple(step.window)!r}, "
                 f"{tuple(step.stride)!r}, {step.padding!r}{width})  # {writer.comment(step)}"]
 
     def record(self, layer, hp, lower):
         channels = DEFAULT_CHANNELS if layer.channels is None else lower.count(layer.channels, f"{layer.path}.channels")
         b_std = None if layer.b_std is None else lower.number(layer.b_std)
-        return ("conv", lower.number(layer.w_std), b_std, channels, tuple(layer.filter), tuple(layer.stride),
+        return (self.key, lower.number(layer.w_std), b_std, channels, tuple(layer.filter), tuple(layer.stride),
                 layer.padding)
 
     def weights(self, layer, width, weights_body):

@@ -95,6 +95,7 @@ class _Walker:
                 "has already made it fully connected; move the layer before it")
         if step.window:
             self.check_window(step, state.dims)
+        kind.check_shape(step, state.dims)
         dims = kind.spatial_shape(step, state.dims)
         if kind.has_weights:
             self.need_fan_in(step.path, state)

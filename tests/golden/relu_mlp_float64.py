@@ -654,12 +654,17 @@ _NET_SPATIAL_KINDS = ("conv", "avg_pool", "global_avg_pool", "flatten")
 # shape_fn(shape, rec), apply_fn(h, rec)). Generated modules fill it from the functions copied in beside this prelude;
 # ntksym.runtime.network fills it from the registry.
 _NET_LAYERS = {}
+# Kinds with weights defined in their own module: kind -> (on_pixels, params_fn(shape, rec, channels, stack)
+# -> (param leaves, output shape), apply_fn(p, h, rec, parameterization)). Their NTK term comes from the
+# generic (Jacobian) empirical NTK.
+_NET_WEIGHTED = {}
 
 
 def _net_is_spatial(arch):
     """True when some layer needs the inputs' spatial axes (the network then does not flatten them)."""
     return any(
         rec[0] in _NET_SPATIAL_KINDS or _NET_LAYERS.get(rec[0], (False,))[0]
+        or _NET_WEIGHTED.get(rec[0], (False,))[0]
         or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
         for rec in arch
     )
@@ -759,6 +764,9 @@ def _net_shapes(arch, shape, width=None, stack=()):
         elif kind in _NET_LAYERS:
             shape = _NET_LAYERS[kind][1](shape, rec)
             tree.append(None)
+        elif kind in _NET_WEIGHTED:  # records (kind, w_std, b_std, channels, ...), like conv's
+            layer, shape = _NET_WEIGHTED[kind][1](shape, rec, rec[3] if width is None else int(width), stack)
+            tree.append(layer)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
     return tree, shape
@@ -833,6 +841,9 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             records.append(h)
             h = _net_spatial_layer(p, h, rec, parameterization)
             h = h if probe is None else h + probe
+        elif kind in _NET_WEIGHTED:
+            records.append(())
+            h = _NET_WEIGHTED[kind][2](p, h, rec, parameterization)
         else:
             records.append(())
             h = _net_spatial_layer(p, h, rec, parameterization)

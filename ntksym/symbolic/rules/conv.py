@@ -22,8 +22,8 @@ def conv_step(layer: Conv, parameterization: str) -> SpatialStep:
     """The patch average A and, after it, the affine map of a dense layer with the same w_std, b_std."""
     affine = dense_step(Dense(layer.w_std, layer.b_std), parameterization)
     bias = "none" if layer.b_std is None else str(layer.b_std)
-    label = (f"conv(filter={list(layer.filter)}, stride={list(layer.stride)}, padding={layer.padding}, "
+    label = (f"{layer.kind}(filter={list(layer.filter)}, stride={list(layer.stride)}, padding={layer.padding}, "
              f"w_std={layer.w_std}, b_std={bias})")
     width = None if layer.channels is None else to_sympy(layer.channels)
-    return SpatialStep(layer.path, "conv", label, tuple(layer.filter), tuple(layer.stride), layer.padding,
+    return SpatialStep(layer.path, layer.kind, label, tuple(layer.filter), tuple(layer.stride), layer.padding,
                        affine.nngp, affine.ntk, width)
