@@ -71,15 +71,23 @@ def _layer_kinds(layers) -> set[str]:
 
 
 def _layer_cases():
+    """The public layer cases, and ours (tools/make_reference_cases.py --layers): of those, the first of each
+    family (att-, ct-, cl-, br-) by default and the rest with `make test-slow` (one compile each)."""
     import json
 
-    cases = json.loads((DATA / "nt_layers_public.json").read_text())["cases"]
-    return [pytest.param(c, id=c["id"]) for c in cases]
+    cases = [pytest.param(c, id=c["id"]) for c in json.loads((DATA / "nt_layers_public.json").read_text())["cases"]]
+    seen = set()
+    for c in json.loads((DATA / "nt_layers_extra.json").read_text())["cases"]:
+        family = c["id"].split("-")[0]
+        cases.append(pytest.param(c, id=c["id"], marks=(pytest.mark.slow,) if family in seen else ()))
+        seen.add(family)
+    return cases
 
 
 @pytest.mark.parametrize("case", _layer_cases())
 def test_layer_kernels_match_neural_tangents(case):
-    """nt_layers_public.json: sum pools, dropout, ... (kinds not built yet are skipped, by name)."""
+    """nt_layers_public.json and nt_layers_extra.json: attention, transposed and local convolutions,
+    branches, sum pools, dropout (kinds not built yet are skipped, by name)."""
     from ntksym.layers import LAYERS
 
     missing = _layer_kinds(case["layers"]) - set(LAYERS)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Make extra reference kernels with neural-tangents: tests/data/nt_reference_extra.json.
+"""Make extra reference kernels with neural-tangents: tests/data/nt_reference_extra.json, and with
+`--layers` tests/data/nt_layers_extra.json (attention, transposed / local convolutions, branches).
 
 Runs ONLY in a separate environment that has neural-tangents 0.6.5 (never imported by the tests or
 the package; see ../shared/reference/README.md):
@@ -9,6 +10,9 @@ the package; see ../shared/reference/README.md):
     /work/nt-ref-env/bin/pip install --no-deps neural-tangents==0.6.5
     # then comment out `from . import experimental` in neural_tangents/__init__.py (it needs TensorFlow)
     /work/nt-ref-env/bin/python tools/make_reference_cases.py [-o tests/data/nt_reference_extra.json]
+    /work/nt-ref-env/bin/python tools/make_reference_cases.py --layers
+
+(benchmarks/nt_env.py builds such an environment at benchmarks/.nt-env.)
 
 Each case is written in the format of the public file: `id`, `parameterization`, `input_shape`,
 `layers` (a spec's layer list), `x1`, `x2` and the kernels `nngp_12`, `ntk_12` (x1 by x2), `nngp_11`,
@@ -31,7 +35,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 from neural_tangents import stax  # noqa: E402
-from reference_case_list import CASES  # noqa: E402  (tools/ is on sys.path when run as a script)
+import reference_case_list  # noqa: E402  (tools/ is on sys.path when run as a script)
+import reference_layer_cases  # noqa: E402
 
 ACTIVATIONS = {"relu": stax.Relu, "erf": stax.Erf, "abs": stax.Abs, "gelu": stax.Gelu}
 
@@ -85,6 +90,49 @@ def to_stax(layers: list[dict], parameterization: str):
             )
         elif kind == "repeat":
             out.extend(to_stax(p["layers"], parameterization) * p["repeat"])
+        elif kind in ("conv_transpose", "conv_local"):
+            layer = stax.ConvTranspose if kind == "conv_transpose" else stax.ConvLocal
+            out.append(
+                layer(
+                    p.get("channels", 8),
+                    tuple(p["filter"]),
+                    tuple(p.get("stride", [1] * len(p["filter"]))),
+                    p.get("padding", "SAME"),
+                    p.get("w_std", 1.0),
+                    p.get("b_std", 0.0),
+                    parameterization=parameterization,
+                )
+            )
+        elif kind == "attention":
+            channels = p.get("channels", 8)
+            out.append(
+                stax.GlobalSelfAttention(
+                    n_chan_out=channels,
+                    n_chan_key=p.get("key_channels", channels),
+                    n_chan_val=p.get("value_channels", channels),
+                    n_heads=p.get("heads", 1),
+                    linear_scaling=p.get("linear_scaling", True),
+                    W_key_std=p.get("w_key_std", 1.0),
+                    W_value_std=p.get("w_value_std", 1.0),
+                    W_query_std=p.get("w_query_std", 1.0),
+                    W_out_std=p.get("w_out_std", 1.0),
+                    b_std=p.get("b_std"),
+                    attention_mechanism=p.get("mechanism", "softmax").upper(),
+                )
+            )
+        elif kind == "sum_pool":
+            out.append(
+                stax.SumPool(
+                    tuple(p["window"]), tuple(p.get("stride", p["window"])), p.get("padding", "VALID")
+                )
+            )
+        elif kind == "global_sum_pool":
+            out.append(stax.GlobalSumPool())
+        elif kind == "branches":
+            merge = {"sum": stax.FanInSum(), "concat": stax.FanInConcat(axis=-1), "prod": stax.FanInProd()}
+            paths = [stax.serial(*to_stax(path, parameterization)) if path else stax.Identity()
+                     for path in p["paths"]]
+            out.append(stax.serial(stax.FanOut(len(paths)), stax.parallel(*paths), merge[p["merge"]]))
         else:
             raise ValueError(f"no stax layer for {kind}")
     return out
@@ -145,8 +193,18 @@ def make_case(
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", default="tests/data/nt_reference_extra.json")
+    parser.add_argument("--layers", action="store_true",
+                        help="the cases of reference_layer_cases.py (default -o tests/data/nt_layers_extra.json)")
     args = parser.parse_args(argv)
-    cases = [make_case(*case, seed=i) for i, case in enumerate(CASES)]
+    if args.layers and args.output == parser.get_default("output"):
+        args.output = "tests/data/nt_layers_extra.json"
+    listed = reference_layer_cases.CASES if args.layers else reference_case_list.CASES
+    cases = []
+    for i, case in enumerate(listed):
+        try:
+            cases.append(make_case(*case, seed=i))
+        except (NotImplementedError, ValueError) as error:  # combinations neural-tangents has no kernel for
+            print(f"skipped {case[0]}: {error}", file=sys.stderr)
     doc = {
         "anchor": "neural-tangents 0.6.5 on jax 0.4.26, float64 (tools/make_reference_cases.py)",
         "cases": cases,
