@@ -34,9 +34,9 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
-from neural_tangents import stax  # noqa: E402
 import reference_case_list  # noqa: E402  (tools/ is on sys.path when run as a script)
 import reference_layer_cases  # noqa: E402
+from neural_tangents import stax  # noqa: E402
 
 ACTIVATIONS = {"relu": stax.Relu, "erf": stax.Erf, "abs": stax.Abs, "gelu": stax.Gelu}
 
