@@ -223,6 +223,39 @@ class Kernels:
         self.ntk = self.nngp + w * w * self._window(self.ntk, filt, strides, padding)
         self.fan_in = p.get("channels")
 
+    def _conv_transpose(self, p, hp):
+        """lax.conv_transpose as index maps: tap d sends input pixel i to output s i + low - d of the dilated,
+        padded input (CIRCULAR: the VALID output folded onto its n s period); the kernel sums T_d K T_d^T."""
+        w, b = p.get("w_std", 1.0), p.get("b_std", 0.0)
+        filt = p["filter"]
+        strides = p.get("stride", [1] * len(filt))
+        padding = p.get("padding", "SAME")
+        assert self.parameterization == "ntk"
+
+        def transposed(k):
+            for axis in range(self.spatial):
+                n, f, s = k.shape[2 + axis], filt[axis], strides[axis]
+                low = (f - 1 if s > f - 1 else -(-(f + s - 2) // 2)) if padding == "SAME" else f - 1
+                size = n * s if padding == "SAME" else n * s + max(f - s, 0)
+                period, shift = n * s, max(f - s, 0) // 2
+                out_size = period if padding == "CIRCULAR" else size
+                total = 0.0
+                for d in range(f):
+                    taps = np.zeros((out_size, n))
+                    for i in range(n):
+                        o = s * i + low - d
+                        if 0 <= o < size:
+                            taps[(o - shift) % period if padding == "CIRCULAR" else o, i] = 1.0
+                    moved = np.moveaxis(np.tensordot(taps, k, axes=(1, 2 + axis)), 0, 2 + axis)
+                    c = 2 + self.spatial + axis
+                    total = total + np.moveaxis(np.tensordot(taps, moved, axes=(1, c)), 0, c)
+                k = total / f
+            return k
+
+        self.nngp = w * w * transposed(self.nngp) + (b or 0.0) ** 2
+        self.ntk = self.nngp + w * w * transposed(self.ntk)
+        self.fan_in = p.get("channels")
+
     def _avg_pool(self, p, hp):
         window = p["window"]
         strides = p.get("stride") or window  # SPEC_FORMAT: the stride defaults to the window
