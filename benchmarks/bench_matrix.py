@@ -119,6 +119,11 @@ layers:
 """
 NT_CNN_GAP_32 = ("[stax.Conv(128, (3, 3), padding='SAME', W_std=2**0.5, b_std=0.05), stax.Relu()] * 21 "
                  "+ [stax.GlobalAvgPool(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
+GENERATOR = (HERE.parent / "specs" / "generator_convtranspose.yaml").read_text()
+NT_GENERATOR = ("[stax.ConvTranspose(128, (4, 4), (2, 2), 'SAME', W_std=2**0.5, b_std=0.0), stax.Relu(), "
+                "stax.ConvTranspose(64, (4, 4), (2, 2), 'SAME', W_std=2**0.5, b_std=0.0), stax.Relu(), "
+                "stax.Conv(3, (3, 3), padding='SAME', W_std=1.0, b_std=0.0), stax.Erf(), "
+                "stax.Flatten(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
 TANH_W, TANH_B = 1.3266499161421599, 0.22360679774997896  # sigma_w^2 = 1.76, sigma_b^2 = 0.05
 
 
@@ -141,6 +146,8 @@ def workloads(quick: bool) -> list[Workload]:
                  "float64", "ntksym64"),
         Workload(f"CNN + global_avg_pool, {n_cnn} digits 8x8, float64", CNN_GAP, NT_CNN_GAP, f"digits:{n_cnn}",
                  "float64", "ntksym64"),
+        Workload(f"generator conv_transpose 4x4 -> 16x16, {2 * n_cnn} latents 4x4x8, float32", GENERATOR,
+                 NT_GENERATOR, f"normal:{2 * n_cnn}:4:4:8", "float32", "ntksym64"),
     ] + ([] if quick else [
         Workload("CNN-GAP 21 layers 3x3, 3 images 32x32x3, float32 (6 entries)", CNN_GAP_32, NT_CNN_GAP_32,
                  "images:3:32:32:3", "float32", "ntksym64", per_entry=True),
