@@ -153,12 +153,16 @@ def test_pair_is_symmetric_in_its_two_variances():
         assert float(jnp.max(jnp.abs(one - two) / scale)) <= 1e-11, name
 
 
-def test_pair_at_full_correlation_equals_the_same_input_rule():
+# smooth (tanh) by default, kinked (selu) with `make test-slow`: each compiles every Mehler branch (8 s)
+SMOOTH_AND_KINKED = ["tanh", pytest.param("selu", marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize("name", SMOOTH_AND_KINKED)
+def test_pair_at_full_correlation_equals_the_same_input_rule(name):
     q = jnp.asarray([1e-6, 1e-2, 1.0, 50.0, 1e4])
-    for name in ("tanh", "selu"):
-        for f in JAX[name]:
-            same, pair = SAME(f, f, q), PAIR(f, f, q, q, q)
-            np.testing.assert_allclose(np.asarray(pair), np.asarray(same), rtol=1e-12, atol=0, err_msg=name)
+    for f in JAX[name]:
+        same, pair = SAME(f, f, q), PAIR(f, f, q, q, q)
+        np.testing.assert_allclose(np.asarray(pair), np.asarray(same), rtol=1e-12, atol=0, err_msg=name)
 
 
 @pytest.mark.slow  # 30-50 s on 2 cores: every Mehler branch and the fallback compile per activation
@@ -184,12 +188,12 @@ def test_large_batches_loop_over_outer_nodes_with_the_same_result(monkeypatch):
     np.testing.assert_allclose(np.asarray(looped), np.asarray(whole), rtol=1e-13, atol=1e-16)
 
 
-def test_error_estimate_is_below_the_stated_bound_and_refuses_bad_covariances():
+@pytest.mark.parametrize("name", SMOOTH_AND_KINKED)  # all six in the slow grid test
+def test_error_estimate_is_below_the_stated_bound_and_refuses_bad_covariances(name):
     q11 = jnp.asarray([1e-6, 1.0, 1e4, 1e4])
     q22 = jnp.asarray([1e4, 1.0, 1e4, 1e-6])
     q12 = jnp.asarray([0.999, 0.5, -1.0, 0.2]) * jnp.sqrt(q11 * q22)
-    for name in ("tanh", "selu"):  # smooth and kinked; all six in the slow grid test
-        assert estimate_error(*FUNCTIONS[name], q11, q12, q22).worst <= QUADRATURE_ERROR
+    assert estimate_error(*FUNCTIONS[name], q11, q12, q22).worst <= QUADRATURE_ERROR
     with pytest.raises(InputError, match="covariance"):
         estimate_error(*FUNCTIONS["tanh"], 1.0, 2.0, 1.0)
 
