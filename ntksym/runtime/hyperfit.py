@@ -1,0 +1,198 @@
+"""Fit a spec's hyperparameters by the Gaussian-process log marginal likelihood of training data.
+
+The infinite network's output is a Gaussian process with the NNGP as its kernel; with the NTK as the
+kernel it is the NTK-GP of He et al. (2020, "Bayesian deep ensembles via the neural tangent kernel"),
+whose posterior mean is the trained infinite ensemble's. For targets Y (n, k) and kernel K(theta):
+
+    log p(Y | theta, nu) = -1/2 tr(Y^T A^-1 Y) - k/2 log det A - n k/2 log(2 pi),   A = K + nu mean(diag K) I
+
+(Rasmussen & Williams 2006, eq. 5.8; the noise nu is relative to the kernel's scale, as `diag_reg`).
+Hyperparameters are traced arguments of the generated kernel, so jax.grad differentiates the objective
+through the whole recursion; BFGS (jax.scipy.optimize) or Adam maximise it. Hyperparameters used as counts
+(repeat counts, widths) are not continuous and stay fixed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg
+import jax.scipy.optimize
+import numpy as np
+import yaml
+
+from ntksym.compile import compile_spec
+from ntksym.errors import InputError
+from ntksym.layers import walk_layers
+from ntksym.runtime.data import check_inputs
+from ntksym.spec import schema as s
+
+KERNELS = ("nngp", "ntk")
+METHODS = ("bfgs", "adam")
+NOISE_FLOOR = 1e-10  # a fitted noise stays above it: Cholesky of noiseless kernels on distinct points is fragile
+
+
+@dataclass(frozen=True)
+class FitResult:
+    spec: s.Spec  # the spec with the fitted values
+    kernel: str
+    method: str
+    start: dict[str, float]  # hyperparameters and `noise` before
+    values: dict[str, float]  # and after
+    start_log_likelihood: float  # log marginal likelihood (total over examples and outputs)
+    log_likelihood: float
+    history: tuple[float, ...]  # the objective per iteration (Adam) or at start and end (BFGS)
+    spec_text: str | None  # the fitted spec as YAML (hyperparameters replaced; comments dropped), when the
+    # original text is known (a spec loaded from a file, or `text` given)
+
+    def to_dict(self) -> dict:
+        return {"spec": self.spec.name, "kernel": self.kernel, "method": self.method, "start": self.start,
+                "values": self.values, "start_log_likelihood": self.start_log_likelihood,
+                "log_likelihood": self.log_likelihood, "history": list(self.history)}
+
+
+def count_hyperparameters(spec: s.Spec) -> set[str]:
+    """Names used where a whole number is expected (repeat counts, widths, channels): not fittable."""
+    names = set()
+    for layer in walk_layers(spec.layers):
+        for field in dataclasses.fields(layer):
+            value = getattr(layer, field.name)
+            if isinstance(value, s.Ref) and "Count" in str(field.type):
+                names.add(value.name)
+    return names
+
+
+def targets(y) -> np.ndarray:
+    """(n, k) regression targets: class labels (n,) of integers become one-hot rows minus 1/k."""
+    y = np.asarray(y)
+    if y.ndim == 1 and np.issubdtype(y.dtype, np.integer):
+        classes = np.unique(y)
+        return (y[:, None] == classes[None, :]).astype(np.float64) - 1.0 / len(classes)
+    y = np.asarray(y, np.float64)
+    return y[:, None] if y.ndim == 1 else y.reshape(len(y), -1)
+
+
+def negative_log_likelihood(k: jax.Array, y: jax.Array, noise: jax.Array) -> jax.Array:
+    """-log p(Y) for kernel k (n, n), targets y (n, kout), relative noise `noise` (see the module docstring)."""
+    n, outputs = y.shape
+    k = (k + k.T) / 2
+    a = k + noise * jnp.mean(jnp.diag(k)) * jnp.eye(n, dtype=k.dtype)
+    chol = jnp.linalg.cholesky(a)
+    alpha = jax.scipy.linalg.cho_solve((chol, True), y)
+    value = 0.5 * jnp.sum(y * alpha) + outputs * jnp.sum(jnp.log(jnp.diag(chol))) + 0.5 * n * outputs * math.log(2 * math.pi)
+    return jnp.where(jnp.isfinite(value), value, jnp.inf)
+
+
+def fit(
+    spec: s.Spec,
+    x,
+    y,
+    kernel: str = "nngp",
+    names: Sequence[str] | None = None,
+    noise: float | None = None,
+    method: str = "bfgs",
+    steps: int = 200,
+    learning_rate: float = 0.05,
+    text: str | None = None,
+) -> FitResult:
+    """Maximise the log marginal likelihood of (x, y) over the spec's hyperparameters `names` (default: every
+    one that is not a count) and the relative noise (fitted from 1e-3 when `noise` is None, else fixed)."""
+    if kernel not in KERNELS:
+        raise InputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    if steps < 1:
+        raise InputError(f"steps must be at least 1, got {steps}")
+    model = compile_spec(spec, dtype="float64")
+    defaults = model.hyperparameters
+    fixed_counts = count_hyperparameters(spec)
+    if names is None:
+        names = [name for name in defaults if name not in fixed_counts]
+    for name in names:
+        if name not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise InputError(f"--params: `{name}` is not a hyperparameter of the spec (it has: {known})")
+        if name in fixed_counts:
+            raise InputError(f"--params: `{name}` is a count (repeat count or width): it cannot be fitted")
+    if not names and noise is not None:
+        raise InputError("nothing to fit: the spec has no continuous hyperparameters and the noise is fixed; "
+                         "add hyperparameters to the spec or leave --noise out")
+    xs = jnp.asarray(check_inputs(np.asarray(x), spec, "x"))
+    ys = jnp.asarray(targets(y))
+    if ys.shape[0] != xs.shape[0]:
+        raise InputError(f"y has {ys.shape[0]} rows but x has {xs.shape[0]} examples")
+    fit_noise = noise is None
+    noise0 = 1e-3 if noise is None else float(noise)
+    if noise0 <= 0:
+        raise InputError(f"--noise must be > 0, got {noise}")
+    names = list(names)
+    index = 0 if kernel == "nngp" else 1
+
+    def unpack(theta):
+        hp = {name: theta[i] for i, name in enumerate(names)}
+        return hp, (NOISE_FLOOR + jnp.exp(theta[-1]) if fit_noise else noise0)
+
+    def objective(theta):
+        hp, nu = unpack(theta)
+        return negative_log_likelihood(model.module.kernel(xs, **hp)[index], ys, nu)
+
+    theta0 = jnp.asarray([defaults[name] for name in names] + ([math.log(noise0)] if fit_noise else []),
+                         jnp.float64)
+    start_value = float(objective(theta0))
+    if not math.isfinite(start_value):
+        raise InputError("the kernel at the spec's values is not positive definite on x even with the noise; "
+                         "give a larger --noise")
+    if method == "bfgs":
+        result = jax.scipy.optimize.minimize(objective, theta0, method="BFGS", options={"maxiter": steps})
+        theta = result.x if bool(jnp.isfinite(result.fun)) and float(result.fun) <= start_value else theta0
+        history = (start_value, float(objective(theta)))
+    else:
+        theta, history = _adam(objective, theta0, steps, learning_rate)
+    end_value = float(objective(theta))
+    hp, nu = unpack(theta)
+    values = {name: float(v) for name, v in hp.items()} | {"noise": float(nu)}
+    start = {name: float(defaults[name]) for name in names} | {"noise": noise0}
+    fitted, text = _fitted_spec(spec, {name: values[name] for name in names}, text)
+    return FitResult(fitted, kernel, method, start, values, -start_value, -end_value, tuple(-h for h in history), text)
+
+
+def _adam(objective, theta0, steps, learning_rate):
+    grad = jax.jit(jax.value_and_grad(objective))
+    m = v = jnp.zeros_like(theta0)
+    theta, best, best_value, history = theta0, theta0, math.inf, []
+    for t in range(1, steps + 1):
+        value, g = grad(theta)
+        history.append(float(value))
+        if float(value) < best_value:
+            best, best_value = theta, float(value)
+        if not bool(jnp.all(jnp.isfinite(g))):
+            break
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        theta = theta - learning_rate * (m / (1 - 0.9**t)) / (jnp.sqrt(v / (1 - 0.999**t)) + 1e-12)
+    return best, tuple(history)
+
+
+def _fitted_spec(spec: s.Spec, values: dict[str, float], text: str | None) -> tuple[s.Spec, str | None]:
+    """The spec with its hyperparameters replaced, and its YAML when the original text is known."""
+    import hashlib
+    from pathlib import Path
+
+    from ntksym.spec import parse_spec
+
+    source = Path(spec.source)
+    if text is None and source.is_file():
+        text = source.read_text()
+    if text is None:
+        hp = dict(spec.hyperparameters) | values
+        digest = hashlib.sha256(f"{spec.sha256}:fitted={sorted(values.items())}".encode()).hexdigest()
+        return dataclasses.replace(spec, hyperparameters=tuple(hp.items()), sha256=digest), None
+    doc = yaml.safe_load(text)
+    doc["hyperparameters"] = {**(doc.get("hyperparameters") or {}), **values}
+    text = yaml.safe_dump(doc, sort_keys=False)
+    return parse_spec(text, source=f"{spec.source} (fitted)"), text
