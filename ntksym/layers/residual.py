@@ -40,7 +40,7 @@ class ResidualKind(LayerKind):
                 f"{step.path}: the residual block changes the state from {walker.describe(state)} to "
                 f"{walker.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
                 "blocks (conv with padding SAME and stride 1, no pooling)")
-        return out
+        return dataclasses.replace(out, merged=out.merged or state.merged)  # x + block(x) keeps x's mixture
 
     def emit(self, step, writer, indent):
         from ntksym.codegen.text import comment_text
