@@ -432,7 +432,7 @@ class _Validator:
         if kind == "paths":  # a list of layer lists, [] the identity (branches)
             if not isinstance(raw, list) or not raw or not all(isinstance(p, list) for p in raw):
                 raise self.error(path, f"expected a non-empty list of layer lists, got {_kind(raw)}; e.g. "
-                                 "`paths: [[{dense: {width: 64}}, relu], []]` ([] is the identity)")
+                                 "`paths: [[{dense: {width: 64}}, {activation: relu}], []]` ([] is the identity)")
             return tuple(self.layer_list(p, path + (i,)) if p else () for i, p in enumerate(raw))
         if kind == "choice":
             if not isinstance(raw, str) or raw not in spec_field.choices:
