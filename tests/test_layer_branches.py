@@ -117,6 +117,15 @@ EXTRA = {
          _dense(1.0, width=7), RELU, _dense(1.0, width=1)], (3,), "standard"),
     "tiny-sum": ([_dense(1.1, 0.1), _branches("sum", [_dense(1.0), RELU, _dense(0.8)], []), _dense(1.0, width=1)],
                  (3,), "ntk"),
+    "nested-prod-in-sum": (
+        [_dense(1.2, 0.1),
+         _branches("sum", [_dense(1.0), RELU, _branches("prod", [_dense(0.8)], [_dense(0.9), RELU, _dense(1.0, 0.3)]),
+                           _dense(1.1)], []),
+         RELU, _dense(1.0, width=1)], (4,), "ntk"),
+    # a residual block inside another: each keeps its own skip state (the generated code once shared one name)
+    "nested-residual": (
+        [_dense(1.2, 0.1), {"residual": {"layers": [_dense(1.0), RELU, {"residual": {
+            "layers": [_dense(0.8), RELU], "scale": 0.5}}]}}, _dense(1.0, width=1)], (4,), "ntk"),
     "repeat-of-sum": (
         [_dense(1.1, 0.1), {"repeat": 3, "layers": [_branches("sum", [_dense(1.0), RELU, _dense(0.6, 0.05)], [])]},
          RELU, _dense(1.0, width=1)], (4,), "ntk"),

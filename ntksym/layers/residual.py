@@ -45,9 +45,10 @@ class ResidualKind(LayerKind):
     def emit(self, step, writer, indent):
         from ntksym.codegen.text import comment_text
 
-        lines = [f"{indent}skip = s  # {comment_text(step.path)}: residual block"]
+        skip = f"_skip_{writer.new_index()}"  # one name per block: a nested residual block keeps its own
+        lines = [f"{indent}{skip} = s  # {comment_text(step.path)}: residual block"]
         lines.extend(writer.steps(step.body, indent))
-        return lines + [f"{indent}s = _residual_sum(skip, s, {writer.value(step.scale)})"]
+        return lines + [f"{indent}s = _residual_sum({skip}, s, {writer.value(step.scale)})"]
 
     def report_text(self, step, lines, indent, body):
         lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")
