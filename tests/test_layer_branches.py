@@ -112,6 +112,10 @@ EXTRA = {
     "standard-sum": (
         [_dense(1.1, 0.1, width=12), _branches("sum", [RELU, _dense(0.9, 0.0, width=12)], []),
          RELU, _dense(1.0, width=1)], (4,), "standard"),
+    # a path without a width is fine where nothing after it needs its fan-in: the sum keeps the other's
+    "standard-sum-widthless-path": (
+        [_dense(1.2, 0.1, width=10), _branches("sum", [_dense(1.0)], [_dense(0.8, width=10)]), RELU,
+         _dense(1.0, width=1)], (3,), "standard"),
     "standard-prod": (
         [_dense(1.2, 0.1, width=10), _branches("prod", [_dense(1.0, 0.2, width=10)], [RELU, _dense(1.3, width=10)]),
          _dense(1.0, width=7), RELU, _dense(1.0, width=1)], (3,), "standard"),
@@ -189,6 +193,19 @@ def test_correlated_inputs_keep_the_gap():
         k = ntksym.compile(_spec(_doc(layers, (4,))), "float64").kernel(pair)
         assert abs(k.nngp[0, 1] - k.nngp[0, 0]) / k.nngp[0, 0] < 1e-7
         assert np.all(np.linalg.eigvalsh(k.nngp) > -1e-12)
+
+
+def test_concat_widths_may_be_hyperparameters():
+    def spec(width):
+        doc = _doc([_dense(1.2, 0.1, width=10), _branches("concat", [_dense(1.0, width=width), RELU], [_dense(0.8, width=5)]),
+                    _dense(1.0, width=7), RELU, _dense(1.0, width=1)], (3,), "standard")
+        doc["hyperparameters"] = {"h": 12.0}
+        return _spec(doc)
+
+    x = RNG.standard_normal((3, 3))
+    by_name = ntksym.compile(spec("h"), "float64")
+    np.testing.assert_allclose(by_name.kernel(x).ntk, ntksym.compile(spec(12), "float64").kernel(x).ntk, rtol=1e-13)
+    assert not np.allclose(by_name.kernel(x, h=3.0).ntk, by_name.kernel(x).ntk)  # the weights follow h
 
 
 # -- reports --------------------------------------------------------------------------------------------
