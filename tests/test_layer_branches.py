@@ -230,6 +230,17 @@ def test_validate_describes_the_paths(tmp_path):
     assert "concat([dense(8), relu] | [] | [dense(24)])" in result.output
 
 
+def test_the_json_schema_takes_branches():
+    jsonschema = pytest.importorskip("jsonschema")
+    from ntksym.spec.json_schema import json_schema
+
+    doc = _doc(*EXTRA["concat-dense-paths"][:2])
+    jsonschema.validate(doc, json_schema())
+    doc["layers"][1]["branches"]["merge"] = "add"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(doc, json_schema())
+
+
 # -- bad input ----------------------------------------------------------------------------------------------
 
 BAD = {
