@@ -1,7 +1,7 @@
 """An independent NNGP / NTK recursion in plain numpy, for checking ntksym's generated kernels.
 
 It reads a spec's YAML `layers` directly (hyperparameter names replaced by their values) and shares no
-code with ntksym. Covered: dense (ntk and standard parameterization), repeat, residual, layer_norm,
+code with ntksym. Covered: dense (ntk and standard parameterization), repeat, residual, branches, layer_norm,
 conv (1-D / 2-D, SAME / VALID / CIRCULAR, strides), avg_pool, flatten, global_avg_pool, and the activations relu,
 identity, abs, erf, leaky_relu / abrelu, monomial, the example specs' expressions (x**3 - a*x, a Piecewise leaky
 ReLU, a rectified square) and tanh (by a trapezoid rule, spectrally accurate for analytic integrands).
@@ -204,6 +204,36 @@ class Kernels:
         self.run(p["layers"], hp)
         self.nngp = skip_nngp + scale * scale * self.nngp
         self.ntk = skip_ntk + scale * scale * self.ntk
+
+    def _branches(self, p, hp):
+        """Independent paths from one input: sum adds the kernels, concat averages them weighted by each path's
+        channels (the next fan-in is their total), prod multiplies the NNGPs (NTK by the product rule)."""
+        start = (self.nngp, self.ntk, self.fan_in, self.spatial)
+        outs = []
+        for path in p["paths"]:
+            self.nngp, self.ntk, self.fan_in, self.spatial = start
+            self.run(path, hp)
+            outs.append((self.nngp, self.ntk, self.fan_in))
+        if p["merge"] == "sum":
+            self.nngp, self.ntk = sum(o[0] for o in outs), sum(o[1] for o in outs)
+            self.fan_in = next((o[2] for o in outs if o[2] is not None), None)
+        elif p["merge"] == "concat":
+            channels = [o[2] for o in outs]
+            total = sum(channels)
+            self.nngp = sum(c * o[0] for c, o in zip(channels, outs)) / total
+            self.ntk = sum(c * o[1] for c, o in zip(channels, outs)) / total
+            self.fan_in = total
+        else:
+            assert p["merge"] == "prod"
+            nngp, ntk = np.ones_like(outs[0][0]), np.zeros_like(outs[0][1])
+            for i, (q, t, _) in enumerate(outs):
+                others = np.ones_like(q)
+                for j, other in enumerate(outs):
+                    if j != i:
+                        others = others * other[0]
+                nngp, ntk = nngp * q, ntk + t * others
+            self.nngp, self.ntk = nngp, ntk
+            self.fan_in = next((o[2] for o in outs if o[2] is not None), None)
 
     def _layer_norm(self, p, hp):
         d = self.diagonal()

@@ -12,6 +12,7 @@ generated module), so the finite network is defined once:
   ("avg_pool", window, stride, padding)               window means (SAME divides by the full window)
   ("global_avg_pool",)                                mean over the spatial axes
   ("flatten",)                                        (n, ..., C) -> (n, P * C)
+  ("branches", merge, paths)                          every path (records) from the input; sum, concat, prod
   (kind, ...)                                         a kind defined in its own module (ntksym/layers),
                                                       e.g. ("sum_pool", window, stride, padding)
 

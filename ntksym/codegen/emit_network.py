@@ -89,6 +89,9 @@ def _record_kinds(records) -> set[str]:
         kinds.add(rec[0])
         if rec[0] in ("repeat", "residual"):
             kinds |= _record_kinds(rec[2])
+        elif rec[0] == "branches":
+            for path in rec[2]:
+                kinds |= _record_kinds(path)
     return kinds
 
 
@@ -96,5 +99,5 @@ def _records_comment() -> str:
     return (
         "(dense, w_std, b_std, width, is_output), (act, k), (layer_norm,), (repeat, n, body), "
         "(residual, s, body), (conv, w_std, b_std, channels, filter, stride, padding), "
-        "(avg_pool, window, stride, padding), (global_avg_pool,), (flatten,)"
+        "(avg_pool, window, stride, padding), (global_avg_pool,), (flatten,), (branches, merge, paths)"
     )

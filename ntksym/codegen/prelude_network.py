@@ -3,7 +3,8 @@
 # (so it needs nothing but jax and numpy) and imported by ntksym.runtime.network.
 # Records: ("dense", w_std, b_std|None, width, is_output), ("act", k), ("layer_norm",),
 # ("repeat", count, body), ("residual", scale, body), ("conv", w_std, b_std|None, channels, filter, stride,
-# padding), ("avg_pool", window, stride, padding), ("global_avg_pool",), ("flatten",).
+# padding), ("avg_pool", window, stride, padding), ("global_avg_pool",), ("flatten",),
+# ("branches", merge, paths): every path (a tuple of records) from the same input, merged by sum, concat or prod.
 # Repeated blocks get fresh weights per repetition: the first repetition's own, the rest stacked on a
 # leading axis and run by lax.scan, so compile time does not grow with depth. Spatial states are
 # (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel.
@@ -29,6 +30,7 @@ def _net_is_spatial(arch):
         rec[0] in _NET_SPATIAL_KINDS or _NET_LAYERS.get(rec[0], (False,))[0]
         or _NET_WEIGHTED.get(rec[0], (False,))[0]
         or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
+        or (rec[0] == "branches" and any(_net_is_spatial(path) for path in rec[2]))
         for rec in arch
     )
 
@@ -112,6 +114,10 @@ def _net_shapes(arch, shape, width=None, stack=()):
                     "make the input width equal to the block's dense widths (conv channels)"
                 )
             tree.append(block)
+        elif kind == "branches":
+            parts = [_net_shapes(path, shape, width, stack) for path in rec[2]]
+            tree.append([part[0] for part in parts])
+            shape = _net_merged_shape(rec[1], [part[1] for part in parts])
         elif kind in ("act", "layer_norm", "repeat"):
             tree.append(None)
         elif kind == "avg_pool":
@@ -133,6 +139,28 @@ def _net_shapes(arch, shape, width=None, stack=()):
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
     return tree, shape
+
+
+def _net_merged_shape(merge, shapes):
+    """The per-example shape after a branches merge: concat adds up the channels, sum and prod keep the shape."""
+    if merge == "concat" and len({shape[:-1] for shape in shapes}) == 1:
+        return shapes[0][:-1] + (sum(shape[-1] for shape in shapes),)
+    if merge != "concat" and len(set(shapes)) == 1:
+        return shapes[0]
+    raise ValueError(
+        f"the paths of a branches layer (merge {merge}) end on the shapes {list(shapes)}; "
+        + ("concat needs equal spatial shapes" if merge == "concat" else f"{merge} needs equal shapes: give the "
+           "paths' last dense layers (convs) the same width (channels), the input's for a path without weights")
+    )
+
+
+def _net_merge(merge, outs):
+    if merge == "concat":
+        return jnp.concatenate(outs, axis=-1)
+    out = outs[0]
+    for other in outs[1:]:
+        out = out + other if merge == "sum" else out * other
+    return out
 
 
 def _is_shape(node):
@@ -200,6 +228,11 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             out, inner = _net_layers(p, h, rec[2], phis, parameterization, probe)
             h = h + rec[1] * out
             records.append(inner)
+        elif kind == "branches":
+            parts = [_net_layers(p[j], h, path, phis, parameterization, None if probe is None else probe[j])
+                     for j, path in enumerate(rec[2])]
+            h = _net_merge(rec[1], [part[0] for part in parts])
+            records.append([part[1] for part in parts])
         elif kind == "conv":
             records.append(h)
             h = _net_spatial_layer(p, h, rec, parameterization)
@@ -264,6 +297,10 @@ def _net_probes(params, arch, n, shape):
             probes.append((first, _net_probes(p[1], rec[2], n, shape)[0]))
         elif kind == "residual":
             probes.append(_net_probes(p, rec[2], n, shape)[0])
+        elif kind == "branches":
+            parts = [_net_probes(p[j], path, n, shape) for j, path in enumerate(rec[2])]
+            probes.append([part[0] for part in parts])
+            shape = _net_merged_shape(rec[1], [part[1] for part in parts])
         else:
             probes.append(())
             shape = _net_shapes((rec,), shape)[1]
@@ -298,6 +335,9 @@ def _net_ntk_sum(arch, a1, g1, a2, g2, parameterization, depth=0):
                 )
         elif rec[0] == "residual":
             total = total + _net_ntk_sum(rec[2], a1[i], g1[i], a2[i], g2[i], parameterization, depth)
+        elif rec[0] == "branches":
+            for j, path in enumerate(rec[2]):
+                total = total + _net_ntk_sum(path, a1[i][j], g1[i][j], a2[i][j], g2[i][j], parameterization, depth)
     return total
 
 

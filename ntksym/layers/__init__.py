@@ -1,7 +1,7 @@
 """The layer kinds: one module per YAML layer key, and the read-only registry `LAYERS` of them.
 
 Adding a kind is one new module here plus one line in `_MODULES` (docs/extending.md walks through
-`sum_pool`). Combinators (`repeat`, `residual`) hold child layers; `walk_layers` and `map_layers` are
+`sum_pool`). Combinators (`repeat`, `residual`, `branches`) hold child layers; `walk_layers` and `map_layers` are
 the one recursion over them that the stages share.
 """
 
@@ -13,6 +13,7 @@ from types import MappingProxyType
 from ntksym.layers import (
     activation,
     avg_pool,
+    branches,
     conv,
     conv_local,
     conv_transpose,
@@ -29,9 +30,10 @@ from ntksym.layers import (
 from ntksym.layers.base import LayerKind
 
 _MODULES = (dense, activation, repeat, residual, layer_norm, conv, avg_pool, global_avg_pool, flatten,
-            sum_pool, global_sum_pool, dropout, conv_transpose, conv_local)
+            sum_pool, global_sum_pool, dropout, conv_transpose, conv_local, branches)
 
 LAYERS: MappingProxyType[str, LayerKind] = MappingProxyType({m.KIND.key: m.KIND for m in _MODULES})
+LayerKind.registry = LAYERS
 
 
 def kind_of(layer_or_step) -> LayerKind:

@@ -12,6 +12,7 @@ from ntksym.layers.base import LayerKind
 class ActivationKind(LayerKind):
     key = "activation"
     doc = "elementwise nonlinearity: a name, {name: ..., params} or {expr: ...}"
+    gaussian_input = True
 
     def derive(self, layer, parameterization, derive_body):
         from ntksym.symbolic.rules import activation_dual

@@ -34,12 +34,14 @@ class LayerKind:
     key: ClassVar[str] = ""
     doc: ClassVar[str] = ""  # one line for the docs table and `validate`
     fields: ClassVar[dict[str, Field]] = {}
-    combinator: ClassVar[bool] = False  # repeat, residual: holds child layers (`children`)
+    combinator: ClassVar[bool] = False  # repeat, residual, branches: holds child layers (`children`)
     on_pixels: ClassVar[bool] = False  # needs a spatial state (conv, pools, flatten)
     mixes_pixels: ClassVar[bool] = False  # needs every pixel pair, not only the pixel diagonal
     ends_spatial: ClassVar[bool] = False  # the state is fully connected afterwards
     has_weights: ClassVar[bool] = False  # dense, conv: needs its fan-in, sets the next one
+    gaussian_input: ClassVar[bool] = False  # activations: the kernel rule needs Gaussian inputs of one covariance
     kernel_helpers: ClassVar[str] = ""
+    registry: ClassVar[Any] = None  # every kind by key (set by ntksym.layers): combinators look up their children's
     network_functions: ClassVar[tuple[Callable, ...]] = ()
     network_weights: ClassVar[tuple[Callable, ...]] = ()  # (params_fn, apply_fn) of a kind with weights
 
@@ -69,6 +71,11 @@ class LayerKind:
     # -- finite network ---------------------------------------------------------------------------
     def record(self, layer: Any, hp: dict[str, float], lower: Callable) -> tuple:
         return (self.key,)
+
+    def kernel_depends_on_widths(self, layer: Any) -> bool:
+        """True where the kernel depends on the widths in any parameterization (concat weighs paths by
+        channels): `check` then derives it again at each width it sets."""
+        return False
 
     def with_width(self, layer: Any, width: int, is_output: bool) -> Any:
         """The layer with its finite width (dense) or channels (conv) set, for `check`'s width sweeps."""

@@ -40,14 +40,15 @@ class ResidualKind(LayerKind):
                 f"{step.path}: the residual block changes the state from {walker.describe(state)} to "
                 f"{walker.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
                 "blocks (conv with padding SAME and stride 1, no pooling)")
-        return out
+        return dataclasses.replace(out, merged=out.merged or state.merged)  # x + block(x) keeps x's mixture
 
     def emit(self, step, writer, indent):
         from ntksym.codegen.text import comment_text
 
-        lines = [f"{indent}skip = s  # {comment_text(step.path)}: residual block"]
+        skip = f"_skip_{writer.new_index()}"  # one name per block: a nested residual block keeps its own
+        lines = [f"{indent}{skip} = s  # {comment_text(step.path)}: residual block"]
         lines.extend(writer.steps(step.body, indent))
-        return lines + [f"{indent}s = _residual_sum(skip, s, {writer.value(step.scale)})"]
+        return lines + [f"{indent}s = _residual_sum({skip}, s, {writer.value(step.scale)})"]
 
     def report_text(self, step, lines, indent, body):
         lines.append(f"{indent}{step.path}: residual, y = x + {step.scale} * block(x); kernels add:")

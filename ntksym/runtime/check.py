@@ -19,7 +19,7 @@ import numpy as np
 
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
-from ntksym.layers import kind_of, map_layers
+from ntksym.layers import kind_of, map_layers, walk_layers
 from ntksym.runtime.check_report import CheckReport
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.empirical import empirical_ntk, monte_carlo_nngp
@@ -48,6 +48,11 @@ def with_width(spec: s.Spec, width: int) -> s.Spec:
 
     digest = hashlib.sha256(f"{spec.sha256}:hidden-width={int(width)}".encode()).hexdigest()
     return dataclasses.replace(spec, layers=map_layers(spec.layers, widen), sha256=digest)
+
+
+def _depends_on_widths(spec: s.Spec) -> bool:
+    """A kernel that depends on the widths in any parameterization (`branches` with merge concat)."""
+    return any(kind_of(layer).kernel_depends_on_widths(layer) for layer in walk_layers(spec.layers))
 
 
 def relative_error(estimate, exact) -> float:
@@ -134,7 +139,7 @@ def check(
     if train_seeds and train_steps:
         progress.start("training", len(widths) * train_seeds)
     for i, width in enumerate(widths):
-        if spec.parameterization == "standard":
+        if spec.parameterization == "standard" or _depends_on_widths(spec):
             model = compile_spec(with_width(spec, width), dtype)
         analytic = model.kernel(x_train, **hp)
         keys = jax.random.split(jax.random.fold_in(root, 1000 + width), seeds)

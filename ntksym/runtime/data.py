@@ -130,6 +130,8 @@ def _walk(layers):
         yield layer
         if isinstance(layer, (s.Repeat, s.Residual)):
             stack.extend(layer.layers)
+        elif isinstance(layer, s.Branches):
+            stack.extend(child for path in layer.paths for child in path)
 
 
 def check_pair(x1: np.ndarray, x2: np.ndarray | None) -> None:

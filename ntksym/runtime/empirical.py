@@ -33,7 +33,8 @@ from ntksym.runtime.network import Network, Params
 
 # parameterless kinds with their own finite-network functions add no NTK term, so the fast path takes them
 FAST_KINDS = frozenset(
-    {"dense", "act", "layer_norm", "repeat", "residual", "conv", "avg_pool", "global_avg_pool", "flatten"}
+    {"dense", "act", "layer_norm", "repeat", "residual", "conv", "avg_pool", "global_avg_pool", "flatten",
+     "branches"}
 ) | frozenset(P._NET_LAYERS)
 METHODS = ("auto", "fast", "generic")
 
@@ -44,6 +45,9 @@ def _kinds(records: tuple) -> set[str]:
         kinds.add(rec[0])
         if rec[0] in ("repeat", "residual"):
             kinds |= _kinds(rec[2])
+        elif rec[0] == "branches":
+            for path in rec[2]:
+                kinds |= _kinds(path)
     return kinds
 
 

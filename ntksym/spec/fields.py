@@ -13,12 +13,13 @@ REQUIRED = object()
 class Field:
     """One field of a layer or activation. `kind` names a checker in `load.py`."""
 
-    kind: str  # real | nonneg | optional_nonneg | count | degree | shape | padding | real_list | layers
+    kind: str  # real | nonneg | optional_nonneg | count | degree | shape | padding | real_list | layers | paths | choice
     default: object = REQUIRED
     help: str = ""
     minimum: float | None = None  # bounds of a number, checked on literals and hyperparameter values
     maximum: float | None = None
     exclusive_minimum: bool = False
+    choices: tuple[str, ...] = ()  # kind "choice": the words allowed
 
 
 W_STD = Field("nonneg", 1.0, "weight standard deviation")

@@ -23,6 +23,9 @@ def _field_schema(spec_field: Field) -> dict:
         "padding": {"enum": list(PADDINGS)},
         "real_list": {"type": "array", "items": _NUMBER, "minItems": 1},
         "layers": {"$ref": "#/$defs/layers"},
+        "paths": {"type": "array", "minItems": 1,
+                  "items": {"oneOf": [{"type": "array", "maxItems": 0}, {"$ref": "#/$defs/layers"}]}},
+        "choice": {"enum": list(spec_field.choices)},
     }
     out = dict(kinds[spec_field.kind])
     if spec_field.minimum is not None or spec_field.maximum is not None:

@@ -130,8 +130,8 @@ def _check_nesting(document: Any, validator: _Validator) -> None:
         node, path, level, outer = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         for key, value in items:
-            if key == "layers" and isinstance(node, dict) and isinstance(value, list):
-                here = path + (("repeat", "layers") if "repeat" in node else ("layers",))
+            if key in ("layers", "paths") and isinstance(node, dict) and isinstance(value, list):
+                here = path + (("repeat", "layers") if "repeat" in node else (key,))
                 if level + 1 > MAX_NESTING:
                     line = validator.error(here, "").line
                     raise validator.error(outer, f"repeat / residual blocks are nested more than {MAX_NESTING} levels "
@@ -151,8 +151,8 @@ def _repeat_runs(validator: _Validator, layers) -> int:
         if isinstance(layer, s.Repeat):
             count = layer.count if isinstance(layer.count, int) else int(validator.hyper[layer.count.name])
             most = max(most, count * _repeat_runs(validator, layer.layers))
-        elif isinstance(layer, s.Residual):
-            most = max(most, _repeat_runs(validator, layer.layers))
+        elif LAYERS[layer.kind].combinator:  # residual, branches
+            most = max(most, _repeat_runs(validator, LAYERS[layer.kind].children(layer)))
     return most
 
 
@@ -162,7 +162,7 @@ def _check_runs(validator: _Validator, layers: tuple) -> None:
     for i, layer in enumerate(layers):
         runs = _repeat_runs(validator, (layer,))
         if runs > MAX_COUNT:
-            kind = "repeat" if isinstance(layer, s.Repeat) else "residual"
+            kind = layer.kind
             raise validator.error(("layers", i, kind), f"nested repeats run their innermost block {runs:,} times "
                                   f"(the product of the counts), more than {MAX_COUNT:,}; lower the counts")
 
@@ -429,6 +429,16 @@ class _Validator:
         kind = spec_field.kind
         if kind == "layers":
             return self.layer_list(raw, path)
+        if kind == "paths":  # a list of layer lists, [] the identity (branches)
+            if not isinstance(raw, list) or not raw or not all(isinstance(p, list) for p in raw):
+                raise self.error(path, f"expected a non-empty list of layer lists, got {_kind(raw)}; e.g. "
+                                 "`paths: [[{dense: {width: 64}}, {activation: relu}], []]` ([] is the identity)")
+            return tuple(self.layer_list(p, path + (i,)) if p else () for i, p in enumerate(raw))
+        if kind == "choice":
+            if not isinstance(raw, str) or raw not in spec_field.choices:
+                raise self.error(path, f"expected one of {', '.join(spec_field.choices)}, got {raw!r}."
+                                 + did_you_mean(raw, spec_field.choices))
+            return raw
         if kind == "padding":
             text = str(raw).upper() if isinstance(raw, str) else raw
             if text not in PADDINGS:

@@ -63,6 +63,17 @@ class Residual:
 
 
 @dataclass(frozen=True)
+class Branches:
+    """The input through every path (`()` is the identity); outputs summed, concatenated along channels or
+    multiplied elementwise (`merge`: sum | concat | prod)."""
+
+    kind: ClassVar[str] = "branches"  # the YAML key: ntksym.layers.LAYERS[kind]
+    merge: str
+    paths: tuple[tuple[Layer, ...], ...]
+    path: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True)
 class LayerNorm:
     kind: ClassVar[str] = "layer_norm"  # the YAML key: ntksym.layers.LAYERS[kind]
     path: str = field(default="", compare=False)

@@ -102,6 +102,8 @@ def _check_widths(spec: s.Spec) -> None:
                             f"{layer.path}: the standard parameterization's NTK depends on the fan-in, but the "
                             "dense layer before it has no `width`; give every hidden dense layer a width")
                     state["seen_dense"], state["known"] = True, layer.width is not None
+                elif layer.kind == "branches":
+                    continue  # each path starts from the same input: the shape walk (spatial_plan.py) checks them
                 elif kind_of(layer).combinator:
                     walk(kind_of(layer).children(layer), passes=2 if layer.kind == "repeat" else 1)
 

@@ -9,8 +9,11 @@ diagonal p = p' never needs the rest (Novak et al. 2019, section 3.1; neural-tan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
+
+import sympy as sp
 
 from ntksym.errors import DerivationError
 from ntksym.layers import kind_of
@@ -39,12 +42,16 @@ class SpatialPlan:
 class _State:
     dims: tuple[int, ...] | None  # None: fully connected
     fan_known: bool = True
+    channels: object = None  # the channel count (SymPy) where the spec fixes it, else None
+    merged: str = ""  # a concat / prod merge whose output is no single Gaussian process: until a weight layer
 
 
 def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
     """None for a fully-connected spec; otherwise checks every spatial layer's shape (`DerivationError`)."""
     spatial = list(iter_spatial(steps))
-    if not spatial:
+    if not spatial:  # fully connected: the walk still checks the paths of `branches` layers
+        size = None if spec.input_shape is None else sp.Integer(math.prod(spec.input_shape))
+        _Walker(spec.parameterization == "standard").walk(steps, _State(None, channels=size))
         return None
     shape = spec.input_shape
     if shape is None or len(shape) not in (2, 3):
@@ -53,7 +60,7 @@ def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
             f"{spatial[0].path}: `{spatial[0].kind}` needs spatial inputs, but the spec has {got}; give "
             "`input_shape: [width, channels]` (1-D) or `input_shape: [height, width, channels]` (2-D)")
     walker = _Walker(spec.parameterization == "standard")
-    state = walker.walk(steps, _State(tuple(shape[:-1])))
+    state = walker.walk(steps, _State(tuple(shape[:-1]), channels=sp.Integer(shape[-1])))
     if state.dims is not None:
         raise DerivationError(
             f"{spec.layers[-1].path}: the network ends on a spatial state "
@@ -87,7 +94,13 @@ class _Walker:
         if not kind.on_pixels:  # entrywise: dense, activation, layer_norm, dropout
             if kind.has_weights:
                 self.need_fan_in(step.path, state)
-                return _State(state.dims, step.width is not None)
+                return _State(state.dims, step.width is not None, step.width)
+            if state.merged and kind.gaussian_input:
+                raise DerivationError(
+                    f"{step.path}: `{step.kind}` right after the merge at {state.merged}: its kernel rule needs "
+                    "Gaussian inputs with one covariance, which a concat (paths of different covariances) or prod "
+                    "(a product of Gaussians) does not give; put a dense / conv layer before it (after a concat, "
+                    "moving it into every path is the same network)")
             return state
         if state.dims is None:
             raise DerivationError(
@@ -99,8 +112,11 @@ class _Walker:
         dims = kind.spatial_shape(step, state.dims)
         if kind.has_weights:
             self.need_fan_in(step.path, state)
-            return _State(dims, step.width is not None)
-        return _State(dims, state.fan_known)
+            return _State(dims, step.width is not None, step.width)
+        channels = state.channels
+        if step.kind == "flatten" and channels is not None:  # the flattened width: pixels * channels
+            channels = channels * math.prod(state.dims)
+        return dataclasses.replace(state, dims=dims, channels=channels)
 
     def check_window(self, step: SpatialStep, dims: tuple[int, ...]) -> None:
         name = "filter" if kind_of(step).has_weights else "window"

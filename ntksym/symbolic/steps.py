@@ -50,6 +50,26 @@ class ResidualStep:
 
 
 @dataclass(frozen=True)
+class BranchesStep:
+    """The input through every path (`()`: the identity), merged by `merge` (ntksym/layers/branches.py).
+
+    `channels[i]`: path i's output channels where its layers fix them (None: the input's, or not given);
+    `fan_path`: the path whose fan-in the state keeps after a sum or prod (one that sets it, if any)."""
+
+    kind: ClassVar[str] = "branches"
+    path: str
+    merge: str  # sum | concat | prod
+    paths: tuple[tuple[Step, ...], ...]
+    channels: tuple[sp.Expr | None, ...] = ()
+    fan_path: int = 0
+
+    @property
+    def body(self) -> tuple[Step, ...]:
+        """Every path's steps, one after another (what `iter_steps` descends into)."""
+        return tuple(step for path in self.paths for step in path)
+
+
+@dataclass(frozen=True)
 class SpatialStep:
     """A layer that mixes pixels: a linear map of the pixel-pair covariances, then (conv) an affine map.
 
@@ -69,7 +89,7 @@ class SpatialStep:
     width: sp.Expr | None = None  # conv: the channels of its output (the next layer's fan-in)
 
 
-Step = EntrywiseStep | RepeatStep | ResidualStep | SpatialStep
+Step = EntrywiseStep | RepeatStep | ResidualStep | BranchesStep | SpatialStep
 
 
 def iter_steps(steps: tuple[Step, ...]):
