@@ -85,6 +85,8 @@ def hidden_layers(records: tuple) -> int:
             count += rec[1] * hidden_layers(rec[2])
         elif rec[0] == "residual":
             count += hidden_layers(rec[2])
+        elif rec[0] == "branches":  # parallel paths: the longest one (beta sums along a path)
+            count += max((hidden_layers(path) for path in rec[2]), default=0)
     return count
 
 
