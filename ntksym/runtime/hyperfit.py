@@ -137,9 +137,23 @@ def fit(
         hp = {name: theta[i] for i, name in enumerate(names)}
         return hp, (NOISE_FLOOR + jnp.exp(theta[-1]) if fit_noise else noise0)
 
-    def objective(theta):
+    def plain_objective(theta):
         hp, nu = unpack(theta)
         return negative_log_likelihood(model.module.kernel(xs, **hp)[index], ys, nu)
+
+    # gradients in forward mode (a few parameters; repeat counts given as hyperparameters are loops with traced
+    # bounds, which reverse mode cannot differentiate), offered to the optimisers as a reverse-mode rule
+    @jax.custom_vjp
+    def objective(theta):
+        return plain_objective(theta)
+
+    def forward(theta):
+        return plain_objective(theta), jax.jacfwd(plain_objective)(theta)
+
+    def backward(jacobian, cotangent):
+        return (cotangent * jacobian,)
+
+    objective.defvjp(forward, backward)
 
     theta0 = jnp.asarray([defaults[name] for name in names] + ([math.log(noise0)] if fit_noise else []),
                          jnp.float64)
@@ -196,3 +210,23 @@ def _fitted_spec(spec: s.Spec, values: dict[str, float], text: str | None) -> tu
     doc["hyperparameters"] = {**(doc.get("hyperparameters") or {}), **values}
     text = yaml.safe_dump(doc, sort_keys=False)
     return parse_spec(text, source=f"{spec.source} (fitted)"), text
+
+
+def posterior_mean(spec: s.Spec, x, y, x_test, values: dict[str, float], kernel: str = "nngp") -> np.ndarray:
+    """The GP posterior mean at x_test (the NNGP or NTK-GP regression with the relative noise values['noise'])."""
+    model = compile_spec(spec, dtype="float64")
+    hp = {k: v for k, v in values.items() if k != "noise"}
+    k_train = np.asarray(getattr(model.kernel(x, **hp), kernel))
+    k_test = np.asarray(getattr(model.kernel(x_test, x, **hp), kernel))
+    a = (k_train + k_train.T) / 2 + values["noise"] * np.mean(np.diag(k_train)) * np.eye(len(k_train))
+    return k_test @ np.linalg.solve(a, targets(y))
+
+
+def accuracy(spec: s.Spec, x, y, x_test, y_test, values: dict[str, float], kernel: str = "nngp") -> float:
+    """Test accuracy of the posterior mean's arg-max for integer class labels y, y_test."""
+    y, y_test = np.asarray(y), np.asarray(y_test)
+    if not (np.issubdtype(y.dtype, np.integer) and np.issubdtype(y_test.dtype, np.integer)):
+        raise InputError("accuracy needs integer class labels in y")
+    classes = np.unique(y)
+    predicted = classes[np.argmax(posterior_mean(spec, x, y, x_test, values, kernel), axis=1)]
+    return float(np.mean(predicted == y_test))
