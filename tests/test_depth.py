@@ -194,7 +194,7 @@ def test_unrepeated_identical_pairs_are_analysed():
     layers = "".join("  - dense: {w_std: 1.5, b_std: 0.2}\n  - activation: erf\n" for _ in range(3))
     d = ntksym.derive(ntksym.parse_spec(spec_text(layers + "  - dense: {w_std: 1.0}\n")))
     fp = d.fixed_points()
-    assert fp.block == "layers[0].dense" and fp.phase == "chaotic"
+    assert fp.block == "layers[0].repeat" and fp.phase == "chaotic"  # rolled into a repeat (spec/rolling.py)
 
 
 def test_residual_blocks_are_refused_with_a_reason():

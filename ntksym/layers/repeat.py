@@ -34,7 +34,7 @@ class RepeatKind(LayerKind):
         from ntksym.symbolic.steps import RepeatStep
         from ntksym.symbolic.values import to_sympy
 
-        return RepeatStep(layer.path, to_sympy(layer.count), derive_body(layer.layers))
+        return RepeatStep(layer.path, to_sympy(layer.count), derive_body(layer.layers), layer.rolled)
 
     def walk_shape(self, step, state, walker):
         """The block once; the shape it leaves must be the one it starts from, unless the count is a
@@ -75,7 +75,8 @@ class RepeatKind(LayerKind):
         return lines + [f"{indent}s = lax.fori_loop(0, {count}, _block_{k}, s)"]
 
     def report_text(self, step, lines, indent, body):
-        lines.append(f"{indent}{step.path}: repeat {step.count} times (derived once):")
+        rolled = "; rolled from identical consecutive blocks written out in the spec" if step.rolled else ""
+        lines.append(f"{indent}{step.path}: repeat {step.count} times (derived once{rolled}):")
         body(step.body, indent + "  ")
 
     def report_latex(self, step, out, body):

@@ -20,6 +20,7 @@ from ntksym.errors import SpecError, did_you_mean
 from ntksym.layers import LAYERS, walk_layers
 from ntksym.spec import schema as s
 from ntksym.spec.fields import PADDINGS, REQUIRED, RESERVED_NAMES, Field
+from ntksym.spec.rolling import roll_runs
 
 MAX_SPEC_BYTES = 1_000_000
 MAX_NODES = 100_000
@@ -337,7 +338,7 @@ class _Validator:
     def layer_list(self, value: Any, path: tuple) -> tuple[s.Layer, ...]:
         if not isinstance(value, list) or not value:
             raise self.error(path, "expected a non-empty list of layers, e.g. `- dense: {w_std: 1.0}`")
-        return tuple(self.layer(item, path + (i,)) for i, item in enumerate(value))
+        return roll_runs(tuple(self.layer(item, path + (i,)) for i, item in enumerate(value)))
 
     def layer(self, item: Any, path: tuple) -> s.Layer:
         if isinstance(item, str) and item in LAYERS and not LAYERS[item].fields and item != "activation":

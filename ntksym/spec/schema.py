@@ -52,6 +52,7 @@ class Repeat:
     count: Count
     layers: tuple[Layer, ...]
     path: str = field(default="", compare=False)
+    rolled: bool = field(default=False, compare=False)  # written out in the spec, rolled by spec/rolling.py
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ class RepeatStep:
     path: str
     count: sp.Expr  # an Integer, or a hyperparameter's symbol
     body: tuple[Step, ...]
+    rolled: bool = False  # identical consecutive blocks written out in the spec, rolled into this loop
 
 
 @dataclass(frozen=True)
