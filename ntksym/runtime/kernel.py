@@ -8,7 +8,7 @@ from types import ModuleType
 
 import numpy as np
 
-from ntksym.errors import NumericalError
+from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_hyperparameter_values, check_inputs, check_pair, check_range
 from ntksym.runtime.schedule import evaluate
 from ntksym.spec.schema import Spec
@@ -55,7 +55,7 @@ class CompiledModel:
         return dict(self.module.HYPERPARAMETERS)
 
     def kernel(self, x1, x2=None, *, tile_size: int | None = None, progress=None, out=None, devices=None,
-               **hyperparameters) -> Kernel:
+               resume: bool = False, process: tuple[int, int] | None = None, **hyperparameters) -> Kernel:
         """Kernels of the infinite network between x1 (n1, ...) and x2 (n2, ...); x2=None means x1.
 
         Large kernels are computed in square tiles of `tile_size` rows (default: chosen from the free
@@ -64,6 +64,11 @@ class CompiledModel:
         result then holds read-only memmaps), or a pair of writable (n1, n2) arrays. `progress(done,
         total)` is called after each tile. With several devices (default: all local ones) tiles are
         sharded across them. Hyperparameters are keyword arguments and do not recompile.
+
+        `resume=True` (with a folder `out`): the folder records finished tiles (runtime/resumable.py), so
+        a run cut off is finished by the same call again, and several processes can fill one folder, each
+        taking every count-th tile for `process=(index, count)` (default: jax's processes after
+        `jax.distributed.initialize`). Until every tile is done the result's kernels are None.
         """
         check_hyperparameter_values(hyperparameters, self.spec, self.dtype)
         a = check_inputs(x1, self.spec, "x1")
@@ -80,9 +85,19 @@ class CompiledModel:
         # rounding is amplified to sqrt(eps) and a Gram matrix of repeated inputs loses its PSD-ness)
         a, rows = unique_rows(a) if out is None else (a, None)
         b, cols = (None, None) if b is None else (unique_rows(b) if out is None else (b, None))
+        job = None
+        if resume or process is not None:
+            if out is None or isinstance(out, (tuple, list)):
+                raise InputError("resume / process need a folder for out, where the finished tiles are recorded")
+            job = _job_identity(self, a, b, hyperparameters)
+            if process is not None and not (0 <= process[0] < process[1]):
+                raise InputError(f"process must be (index, count) with 0 <= index < count, got {process}")
         with np.errstate(over="ignore", invalid="ignore"):  # constants cast to float32: an overflow is reported below
             nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
-                                         devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR)
+                                         devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR,
+                                         resume=job, process=None if process is None else tuple(process))
+        if finite and nngp is None:  # other processes' tiles are still missing
+            return Kernel(None, None)
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
             nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))
@@ -93,3 +108,19 @@ class CompiledModel:
                    else "the kernel itself diverges here (e.g. exp activations at large variance, w_std too large "
                    "for the depth): use a smaller w_std or fewer layers"))
         return Kernel(nngp, ntk)
+
+
+def _job_identity(model: CompiledModel, a: np.ndarray, b: np.ndarray | None, hyperparameters: dict) -> str:
+    """What a resumable output folder holds: the spec, dtype, hyperparameters and both inputs, hashed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    values = dict(model.hyperparameters) | {k: float(v) for k, v in hyperparameters.items()}
+    digest.update(f"{model.spec.sha256}:{model.dtype}:{sorted(values.items())}".encode())
+    for x in (a, b):
+        if x is not None:
+            x = np.ascontiguousarray(x, model.dtype)
+            digest.update(f"{x.shape}".encode())
+            digest.update(x.tobytes())
+    return digest.hexdigest()
+

@@ -73,35 +73,35 @@ class NpyFolderSink:
             folder / f".{path.name}.{os.getpid()}.tmp" if self.atomic else path for path in self.paths
         )
         self.shape, self.dtype = shape, np.dtype(dtype)
-        self.files, self.offsets = [], []
+        # unbuffered positional writes: a buffered handle keeps a read-ahead copy of bytes that other
+        # processes sharing the files write, and can write it back over theirs
+        self.fds, self.offsets = [], []
         for path in self.targets:
             np.lib.format.open_memmap(path, mode="w+", dtype=self.dtype, shape=shape).flush()
-            handle = open(path, "r+b")  # closed in result()
-            version = np.lib.format.read_magic(handle)
-            if version == (1, 0):
-                np.lib.format.read_array_header_1_0(handle)
-            else:
-                np.lib.format.read_array_header_2_0(handle)
-            self.offsets.append(handle.tell())
-            self.files.append(handle)
+            with open(path, "rb") as handle:
+                version = np.lib.format.read_magic(handle)
+                if version == (1, 0):
+                    np.lib.format.read_array_header_1_0(handle)
+                else:
+                    np.lib.format.read_array_header_2_0(handle)
+                self.offsets.append(handle.tell())
+            self.fds.append(os.open(path, os.O_WRONLY))
 
     def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
-        handle, base, width = self.files[index], self.offsets[index], self.shape[1]
+        fd, base, width = self.fds[index], self.offsets[index], self.shape[1]
         block = np.ascontiguousarray(block, self.dtype)
         size = self.dtype.itemsize
         if c0 == 0 and block.shape[1] == width:  # whole rows: one write
-            handle.seek(base + r0 * width * size)
-            handle.write(memoryview(block).cast("B"))
+            os.pwrite(fd, memoryview(block).cast("B"), base + r0 * width * size)
             return
         for i, row in enumerate(block):
-            handle.seek(base + ((r0 + i) * width + c0) * size)
-            handle.write(memoryview(row).cast("B"))
+            os.pwrite(fd, memoryview(row).cast("B"), base + ((r0 + i) * width + c0) * size)
 
     def result(self) -> tuple[np.ndarray, np.ndarray]:
-        for handle in self.files:
-            handle.flush()
-            os.fsync(handle.fileno())
-            handle.close()
+        for fd in self.fds:
+            os.fsync(fd)
+            os.close(fd)
+        self.fds = []
         for target, path in zip(self.targets, self.paths, strict=True):
             if target != path:
                 os.replace(target, path)
@@ -109,8 +109,9 @@ class NpyFolderSink:
 
     def abort(self) -> None:
         """Close and delete the temporary files (and the folder if this sink created it and it is empty)."""
-        for handle in self.files:
-            handle.close()
+        for fd in self.fds:
+            os.close(fd)
+        self.fds = []
         if self.atomic:
             for target in self.targets:
                 target.unlink(missing_ok=True)

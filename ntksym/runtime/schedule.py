@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from ntksym.errors import InputError
 from ntksym.runtime.output import make_sink
+from ntksym.runtime.resumable import ResumableFolderSink, started_tile_sides
 from ntksym.runtime.sharding import local_devices, process_share, run_sharded
 from ntksym.runtime.tiled import (
     Pair,
@@ -35,9 +39,14 @@ def evaluate(
     out=None,
     devices=None,
     floats_per_pair: int = 1,
+    resume: str | None = None,
+    process: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a); `floats_per_pair` (the numbers
-    the kernel's state holds per pair of inputs) sizes the blocks."""
+    the kernel's state holds per pair of inputs) sizes the blocks. `resume` (the job's identity, with a
+    folder `out`): a shared, restartable output (runtime/resumable.py) of which this process computes the
+    unfinished tiles of its share, `process` = (index, count) or jax's processes; (None, None, finite) while
+    tiles of other processes are missing."""
     x1 = np.ascontiguousarray(a, dtype)
     x2 = x1 if b is None else np.ascontiguousarray(b, dtype)
     symmetric = b is None
@@ -50,11 +59,20 @@ def evaluate(
         whole = Tile(0, n1, 0, n2, diagonal=symmetric, mirror=False)
         nngp, ntk = block_kernels(whole, pair(x1, x2))
         return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
-    tile_sides = sides(n1, n2, symmetric, limit)
-    tiles = process_share(plan(n1, n2, *tile_sides, symmetric))
+    started = None if resume is None or explicit is not None else started_tile_sides(out)
+    tile_sides = tuple(started) if started else sides(n1, n2, symmetric, limit)
+    all_tiles = plan(n1, n2, *tile_sides, symmetric)
+    if resume is not None:
+        if not isinstance(out, (str, Path)):
+            raise InputError("resuming needs a folder for out (where the finished tiles are recorded)")
+        sink = ResumableFolderSink(out, (n1, n2), dtype, resume, tile_sides, len(all_tiles))
+        index, count = process if process is not None else (None, None)
+        tiles = sink.pending(all_tiles[index::count] if process is not None else process_share(all_tiles))
+    else:
+        tiles = process_share(all_tiles)
+        sink = make_sink(out, (n1, n2), dtype)
     side = block_size(min(tile_sides), devices[0], floats_per_pair)
     total = sum(len(blocks_of(tile, side)) for tile in tiles)
-    sink = make_sink(out, (n1, n2), dtype)
     writer = TileWriter(sink, dtype, total, progress)
     try:
         if len(devices) > 1:
@@ -64,7 +82,7 @@ def evaluate(
     except BaseException:  # interrupted or failed: leave no half-written output files
         sink.abort()
         raise
-    if not writer.finite:  # the caller raises NumericalError: nothing is kept
+    if not writer.finite:  # the caller raises NumericalError: nothing is kept (resumable: the finite tiles are)
         sink.abort()
         return None, None, False
     nngp, ntk = sink.result()

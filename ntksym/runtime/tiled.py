@@ -93,12 +93,15 @@ class TileWriter:
             self.progress(self.done, self.total)
 
     def finish(self) -> None:
-        tile = self.tile
+        tile, finite = self.tile, True
         for index, buffer in enumerate(self.buffers):
-            self.finite = self.finite and bool(np.isfinite(buffer).all())
+            finite = finite and bool(np.isfinite(buffer).all())
             self.sink.write(index, tile.r0, tile.c0, buffer)
             if tile.mirror:
                 self.sink.write(index, tile.c0, tile.r0, buffer.T)
+        self.finite = self.finite and finite
+        if getattr(self.sink, "resumable", False):
+            self.sink.tile_done(tile, finite)
         self.tile, self.buffers = None, []
 
 
