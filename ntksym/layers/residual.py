@@ -4,10 +4,16 @@ block's scaled by scale^2 (prelude.py's `_residual_sum`)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ntksym.layers.base import LayerKind
 from ntksym.spec import schema as s
 from ntksym.spec.fields import Field
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
+    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class ResidualKind(LayerKind):
@@ -16,22 +22,22 @@ class ResidualKind(LayerKind):
     fields = {"layers": Field("layers"), "scale": Field("real", 1.0, "y = x + scale * block(x)")}
     combinator = True
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.Residual(values["layers"], values["scale"], path=where)
 
-    def children(self, layer):
+    def children(self, layer: Any) -> tuple:
         return layer.layers
 
-    def replace_children(self, layer, children):
+    def replace_children(self, layer: Any, children: tuple) -> Any:
         return dataclasses.replace(layer, layers=tuple(children))
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.steps import ResidualStep
         from ntksym.symbolic.values import to_sympy
 
         return ResidualStep(layer.path, to_sympy(layer.scale), derive_body(layer.layers))
 
-    def walk_shape(self, step, state, walker):
+    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
         from ntksym.errors import DerivationError
 
         out = walker.walk(step.body, state)
@@ -42,20 +48,20 @@ class ResidualKind(LayerKind):
                 "blocks (conv with padding SAME and stride 1, no pooling)")
         return out
 
-    def emit(self, step, writer, indent):
+    def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.codegen.text import comment_text
 
         lines = [f"{indent}skip = s  # {comment_text(step.path)}: residual block"]
         lines.extend(writer.steps(step.body, indent))
         return lines + [f"{indent}s = _residual_sum(skip, s, {writer.value(step.scale)})"]
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("residual", lower.number(layer.scale), lower(layer.layers))
 
-    def describe(self, layer, describe_body):
+    def describe(self, layer: Any, describe_body: Callable) -> str:
         return f"residual[{describe_body(layer.layers)}]"
 
-    def weights(self, layer, width, weights_body):
+    def weights(self, layer: Any, width: int, weights_body: Callable) -> int:
         return weights_body(layer.layers)
 
 
