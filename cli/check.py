@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_array
@@ -22,6 +22,7 @@ class RichProgress:
     """Adapts `ntksym.runtime.check.Progress` callbacks to rich progress bars."""
 
     def __init__(self, progress: Progress):
+        self.tasks: dict[str, TaskID]
         self.progress, self.tasks = progress, {}
 
     def start(self, name: str, total: int) -> None:

@@ -10,7 +10,7 @@ from typer.core import TyperGroup
 try:  # typer >= 0.20 raises the exceptions of its own bundled copy of click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # older typer uses click itself
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]  # the same module, unbundled
 
 from ntksym.errors import NtksymError
 

@@ -43,6 +43,7 @@ def import_module_file(path: Path, name: str) -> ModuleType:
     The module is not put in `sys.modules`: a process that compiles many specs must be able to free
     each one, and with it XLA's compiled programs (each holds its own memory mappings)."""
     module_spec = importlib.util.spec_from_file_location(name, path)
+    assert module_spec is not None and module_spec.loader is not None  # a .py path always has a loader
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module

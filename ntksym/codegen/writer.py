@@ -74,7 +74,10 @@ class ModuleWriter:
 
     # -- steps -------------------------------------------------------------------------------
     full = False  # the spatial writer: True when the state holds every pixel pair
-    unrolled: frozenset[str] = frozenset()  # repeat blocks traced count times instead of a fori_loop
+
+    @property
+    def unrolled(self) -> frozenset[str]:  # repeat blocks traced count times instead of a fori_loop
+        return frozenset()
 
     def steps(self, steps: tuple[Step, ...], indent: str) -> list[str]:
         """Lines of `_propagate` for `steps`: each step's kind writes its own (ntksym.layers)."""

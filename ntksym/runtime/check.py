@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -114,7 +115,7 @@ def check(
     progress = progress or Progress()
     start = time.perf_counter()
     model = compile_spec(spec, dtype)  # first: float64 switches jax to 64-bit before any array is made
-    hp = dict(hyperparameters or {})
+    hp: dict[str, Any] = dict(hyperparameters or {})  # Any: splatted beside model.kernel's own options
     net = network(spec, hp)
     root = jax.random.PRNGKey(key)
     x_train, x_test = _inputs(spec, net, x, n, n_test, input_dim, jax.random.fold_in(root, 1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
@@ -203,7 +204,7 @@ def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_
     yt = None if y_test is None else _targets(y_test, "y_test", m)
     if yt is not None and yt.shape[1] != y.shape[1]:
         raise InputError(f"y_test has {yt.shape[1]} outputs but y_train has {y.shape[1]}; they must agree")
-    options = {"learning_rate": learning_rate, "discrete": discrete, "diag_reg": diag_reg,
+    options: dict[str, Any] = {"learning_rate": learning_rate, "discrete": discrete, "diag_reg": diag_reg,
                "diag_reg_absolute": diag_reg_absolute}
     if kernel != "both":
         return _solve(kernel, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, **options)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -124,7 +125,7 @@ def monte_carlo_nngp(
 
     batched = _nngp_batch(net, width, readout, str(x.dtype), int(np.prod(x.shape[1:])))
     keys = jax.random.split(key, samples)
-    total = 0.0
+    total: Any = 0.0  # a jax array once the first batch is added
     for start in range(0, samples, batch):
         total = total + batched(keys[start : start + batch], x).sum(0)
     return total / samples

@@ -83,6 +83,7 @@ class CompiledModel:
                                      devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR)
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
+            assert nngp is not None and ntk is not None  # finite: evaluate returned both
             nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))
         if not finite:
             raise NumericalError(
@@ -90,4 +91,5 @@ class CompiledModel:
                 + ("retry with dtype float64 (--x64), or use a smaller w_std or fewer layers" if self.dtype == "float32"
                    else "the kernel itself diverges here (e.g. exp activations at large variance, w_std too large "
                    "for the depth): use a smaller w_std or fewer layers"))
+        assert nngp is not None and ntk is not None  # finite: evaluate returned both
         return Kernel(nngp, ntk)

@@ -69,6 +69,7 @@ class Network:
     def init(self, key, width: int | None = None, input_dim: int | None = None) -> Params:
         """Fresh parameters; `width` replaces every hidden dense layer's width and every conv's channels
         (the output keeps its own). Spatial networks take their input shape from the spec."""
+        dim: int | tuple[int, ...] | None
         dim = input_dim or self.input_dim
         if P._net_is_spatial(self.records):
             shape = self.spec.input_shape

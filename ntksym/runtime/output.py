@@ -38,7 +38,7 @@ class ArraySink:
     def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
         self.arrays[index][r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
+    def result(self) -> tuple[np.ndarray, ...]:
         for array in self.arrays:
             if isinstance(array, np.memmap):
                 array.flush()
@@ -91,7 +91,7 @@ class NpyFolderSink:
         size = self.dtype.itemsize
         if c0 == 0 and block.shape[1] == width:  # whole rows: one write
             handle.seek(base + r0 * width * size)
-            handle.write(memoryview(block).cast("B"))
+            handle.write(memoryview(block).cast("B"))  # type: ignore[arg-type]  # numpy stubs: ndarray is a Buffer only on Python >= 3.12
             return
         for i, row in enumerate(block):
             handle.seek(base + ((r0 + i) * width + c0) * size)

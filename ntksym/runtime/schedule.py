@@ -35,7 +35,7 @@ def evaluate(
     out=None,
     devices=None,
     floats_per_pair: int = 1,
-) -> tuple[np.ndarray, np.ndarray, bool]:
+) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a); `floats_per_pair` (the numbers
     the kernel's state holds per pair of inputs) sizes the blocks."""
     x1 = np.ascontiguousarray(a, dtype)

@@ -19,7 +19,7 @@ from ntksym.runtime.tiles import Tile
 try:  # jax >= 0.6 exports shard_map at the top level
     from jax import shard_map
 except ImportError:  # pragma: no cover - older jax
-    from jax.experimental.shard_map import shard_map
+    from jax.experimental.shard_map import shard_map  # type: ignore[no-redef]  # older jax: other signature
 
 AXIS = "tiles"
 

@@ -74,6 +74,8 @@ class TileWriter:
     def __init__(self, sink, dtype, total_blocks: int, progress: Progress | None):
         self.sink, self.dtype, self.total, self.progress = sink, dtype, total_blocks, progress
         self.done, self.finite = 0, True
+        self.tile: Tile | None
+        self.buffers: list[np.ndarray]
         self.tile, self.buffers = None, []
 
     def start(self, tile: Tile) -> None:
@@ -94,6 +96,7 @@ class TileWriter:
 
     def finish(self) -> None:
         tile = self.tile
+        assert tile is not None, "finish() without start()"
         for index, buffer in enumerate(self.buffers):
             self.finite = self.finite and bool(np.isfinite(buffer).all())
             self.sink.write(index, tile.r0, tile.c0, buffer)

@@ -79,11 +79,12 @@ def max_stable_learning_rate(ntk_train: np.ndarray, k: int) -> float:
 
 def infinite_width_mean(model, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> np.ndarray:
     """The infinite-width NTK mean prediction (n_test, k) after `steps` discrete GD steps (f_0 = 0), Lee et al. 2019."""
-    from ntksym.runtime.dynamics import predict
+    from ntksym.runtime.dynamics import Prediction, predict
 
     result = predict(
         model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate, discrete=True
     )
+    assert isinstance(result, Prediction)  # kernel="ntk": one prediction
     return np.asarray(result.mean)[0]
 
 

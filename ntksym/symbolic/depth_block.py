@@ -71,7 +71,7 @@ def _pairs(body: tuple[Step, ...]) -> tuple[list[tuple[EntrywiseStep, EntrywiseS
     if len(body) % 2 or not kinds:
         return [], "its body is not a sequence of dense + activation pairs"
     first = kinds[0]
-    pairs = []
+    pairs: list = []  # of (dense, activation): EntrywiseSteps, by their kinds
     for i in range(0, len(body), 2):
         if kinds[i] != first or kinds[i + 1] == first:
             return [], "its body does not alternate dense and activation layers"
@@ -92,7 +92,7 @@ def _longest_run(steps: tuple[Step, ...]) -> list[tuple[EntrywiseStep, Entrywise
         run: list = []
         i = start
         while i + 1 < len(steps) and _kind(steps[i]) == "dense" and _kind(steps[i + 1]) == "activation":
-            pair = (steps[i], steps[i + 1])
+            pair: tuple = (steps[i], steps[i + 1])  # (dense, activation): EntrywiseSteps, by their kinds
             if run and not _same(pair, run[0]):
                 break
             run.append(pair)

@@ -97,6 +97,7 @@ def _check_widths(spec: s.Spec) -> None:
         for _ in range(passes):
             for layer in layers:
                 if layer.kind == "dense":
+                    assert isinstance(layer, s.Dense)
                     if state["seen_dense"] and not state["known"]:
                         raise DerivationError(
                             f"{layer.path}: the standard parameterization's NTK depends on the fan-in, but the "

@@ -238,7 +238,9 @@ class Analysis:
         chi, q, status = [], [], []
         for b in np.asarray(b_values, float):
             row = mf.chi_1(self.nd, w2, np.full_like(w2, b * b))
-            chi.append(row[0]), q.append(row[1]), status.append(row[2])
+            chi.append(row[0])
+            q.append(row[1])
+            status.append(row[2])
             if progress is not None:
                 progress(1)
         return np.stack(chi), np.stack(q), np.stack(status)

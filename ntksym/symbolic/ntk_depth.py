@@ -49,6 +49,7 @@ class NTKDepth:
 def ntk_depth(phase: str, chi_1: float | None, chi_c: float | None, eoc: tuple | None) -> NTKDepth:
     if phase == "ordered":
         rate = chi_1
+        assert rate is not None  # a phase is named only where chi_1 is known
         return NTKDepth(
             "freeze",
             "constant matrix (all entries equal)",
@@ -58,6 +59,7 @@ def ntk_depth(phase: str, chi_1: float | None, chi_c: float | None, eoc: tuple |
             f"exponential: distance ~ l * {rate:.6g}^l",
         )
     if phase == "chaotic":
+        assert chi_1 is not None and chi_c is not None  # a phase is named only where both are known
         rate = max(abs(chi_c), 1.0) / chi_1
         return NTKDepth(
             "chaos",

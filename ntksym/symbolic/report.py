@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy as sp
 
 from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
@@ -107,7 +109,7 @@ def _step_dict(step: Step) -> dict:
         return {"path": step.path, "kind": "residual", "scale": str(step.scale), "body": [_step_dict(s) for s in step.body]}
     if isinstance(step, SpatialStep):
         return spatial_dict(step)
-    out = {"path": step.path, "kind": step.kind, "label": step.label,
+    out: dict[str, Any] = {"path": step.path, "kind": step.kind, "label": step.label,
            "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
            "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}
     if step.dual is not None:
