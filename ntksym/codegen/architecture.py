@@ -47,7 +47,7 @@ class Architecture:
     parameterization: str
 
 
-def resolve(value, hp: dict[str, float]) -> float:
+def resolve(value: s.Number, hp: dict[str, float]) -> float:
     """A spec number (float or hyperparameter reference) as a float."""
     if isinstance(value, s.Ref):
         return float(hp[value.name])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -49,7 +50,7 @@ def import_module_file(path: Path, name: str) -> ModuleType:
     return module
 
 
-def load_or_build(spec: Spec, dtype: str, build) -> tuple[ModuleType, Path]:
+def load_or_build(spec: Spec, dtype: str, build: Callable[[], str]) -> tuple[ModuleType, Path]:
     """The cached module for (spec, dtype), built by `build()` (returns source text) when missing or bad."""
     path = cache_path(spec, dtype)
     name = f"ntksym_generated_{path.stem.replace('-', '_')}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -12,6 +12,9 @@ from ntksym.symbolic.readable import latex_expression, latex_text, readable
 from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
 from ntksym.symbolic.steps import RepeatStep, ResidualStep, SpatialStep, Step, iter_spatial
 
+if TYPE_CHECKING:
+    from ntksym.symbolic.derivation import Derivation
+
 
 def _method(dual: Dual | None) -> str:
     if dual is None:
@@ -20,7 +23,7 @@ def _method(dual: Dual | None) -> str:
     return text + (f"; relative error <= {dual.error:.0e}" if dual.error else "")
 
 
-def derivation_text(d) -> str:
+def derivation_text(d: Derivation) -> str:
     spec = d.spec
     lines = [f"Derivation of `{spec.name}` ({spec.parameterization} parameterization)"]
     if spec.description:
@@ -58,7 +61,7 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
             lines.append(f"{indent}    diagonal: q11' = {step.nngp_diag},  t11' = {step.ntk_diag}")
 
 
-def derivation_latex(d) -> str:
+def derivation_latex(d: Derivation) -> str:
     spec = d.spec
     out = [r"\begin{align*}", rf"&\text{{{latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
@@ -89,7 +92,7 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             out.append(rf"t_{{12}}' &= {latex_expression(step.ntk)} \\")
 
 
-def derivation_dict(d) -> dict:
+def derivation_dict(d: Derivation) -> dict:
     spec = d.spec
     return {
         "name": spec.name,
