@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -44,7 +45,7 @@ def parse_widths(text: str) -> list[int]:
     return widths
 
 
-def weight_count(layers, width: int) -> int:
+def weight_count(layers: Iterable[Any], width: int) -> int:
     """Weights of the hidden layers at `width` (repeats counted): the bulk of a network's parameters."""
     return layer_weight_count(layers, width)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -98,7 +98,7 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         raise InputError(f"{what}: cannot read {path} as .npz ({type(exc).__name__})") from None
 
 
-def save_npz(path: Path, **arrays) -> None:
+def save_npz(path: Path, **arrays: Any) -> None:  # Any: np.savez also takes allow_pickle
     """Write an .npz atomically."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

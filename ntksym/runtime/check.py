@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
@@ -51,7 +52,7 @@ def with_width(spec: s.Spec, width: int) -> s.Spec:
     return dataclasses.replace(spec, layers=map_layers(spec.layers, widen), sha256=digest)
 
 
-def relative_error(estimate, exact) -> float:
+def relative_error(estimate: ArrayLike, exact: ArrayLike) -> float:
     exact = np.asarray(exact, np.float64)
     return float(np.linalg.norm(np.asarray(estimate, np.float64) - exact) / np.linalg.norm(exact))
 
@@ -60,7 +61,7 @@ def _cast(params: Params, dtype: str) -> Params:
     return Params(jax.tree_util.tree_map(lambda a: a.astype(dtype), params.layers), params.network)
 
 
-def default_targets(x: np.ndarray, k: int, key) -> np.ndarray:
+def default_targets(x: np.ndarray, k: int, key: jax.Array) -> np.ndarray:
     """A smooth target y = sin(2 x V / sqrt(d)), V standard normal (d, k)."""
     flat = x.reshape(x.shape[0], -1)
     v = np.asarray(jax.random.normal(key, (flat.shape[1], k)), np.float64)
@@ -94,8 +95,8 @@ def check(
     train_seeds: int | None = None,
     samples: int = 16,
     dtype: str = "float32",
-    x=None,
-    y=None,
+    x: ArrayLike | None = None,
+    y: ArrayLike | None = None,
     key: int = 0,
     input_dim: int = 16,
     hyperparameters: dict[str, float] | None = None,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError
 from ntksym.spec.schema import Spec
 
 
-def check_inputs(x, spec: Spec, name: str = "x") -> np.ndarray:
+def check_inputs(x: ArrayLike, spec: Spec, name: str = "x") -> np.ndarray:
     """`x` as a float array of shape (n, *input_shape), or an `InputError` that says how to fix it."""
     try:
         array = np.asarray(x)

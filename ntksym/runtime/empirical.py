@@ -27,6 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.codegen import prelude_network as P
 from ntksym.errors import InputError
@@ -54,7 +55,7 @@ def has_fast_path(net: Network) -> bool:
 
 
 def empirical_ntk(
-    params: Params, x1, x2=None, method: str = "auto", batch_size: int | None = None
+    params: Params, x1: ArrayLike, x2: ArrayLike | None = None, method: str = "auto", batch_size: int | None = None
 ) -> jax.Array:
     """Empirical NTK (n1, n2) of one finite network; x2=None means x1. method: auto | fast | generic."""
     if method not in METHODS:
@@ -73,7 +74,7 @@ def empirical_ntk(
     return generic_ntk(net.apply, params, x1, x2, batch_size)
 
 
-def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None = None) -> jax.Array:
+def generic_ntk(apply_fn: Callable, params: Any, x1: ArrayLike, x2: ArrayLike | None = None, batch_size: int | None = None) -> jax.Array:
     """(1/k) sum_o J_o(x1) J_o(x2)^T by contracting jax.jacrev(apply_fn) per parameter leaf.
 
     `batch_size` bounds memory: the Jacobian of at most that many inputs is held at once.
@@ -101,14 +102,14 @@ def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None 
 
 def monte_carlo_nngp(
     net: Network,
-    x,
+    x: ArrayLike,
     *,
     width: int | None = None,
     samples: int = 64,
-    key=None,
+    key: jax.Array | None = None,
     readout: bool | None = None,
     batch: int = 16,
-    dtype=None,
+    dtype: jax.typing.DTypeLike | None = None,
 ) -> jax.Array:
     """The NNGP (n, n) averaged over `samples` fresh networks (vmapped in batches of `batch`).
 

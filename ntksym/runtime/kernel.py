@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_inputs, check_pair
 from ntksym.runtime.schedule import evaluate
 from ntksym.spec.schema import Spec
+
+if TYPE_CHECKING:
+    import jax
+
+    from ntksym.runtime.tiled import Progress
 
 
 def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -54,8 +62,9 @@ class CompiledModel:
     def hyperparameters(self) -> dict[str, float]:
         return dict(self.module.HYPERPARAMETERS)
 
-    def kernel(self, x1, x2=None, *, tile_size: int | None = None, progress=None, out=None, devices=None,
-               **hyperparameters) -> Kernel:
+    def kernel(self, x1: ArrayLike, x2: ArrayLike | None = None, *, tile_size: int | None = None,
+               progress: Progress | None = None, out: str | Path | Sequence[np.ndarray] | None = None,
+               devices: Sequence[jax.Device] | None = None, **hyperparameters: float) -> Kernel:
         """Kernels of the infinite network between x1 (n1, ...) and x2 (n2, ...); x2=None means x1.
 
         Large kernels are computed in square tiles of `tile_size` rows (default: chosen from the free

@@ -9,10 +9,12 @@ process never maps the whole output, so its resident memory stays at a few tiles
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ntksym.errors import InputError
 
@@ -118,7 +120,7 @@ class NpyFolderSink:
                 self.folder.rmdir()
 
 
-def make_sink(out, shape: tuple[int, int], dtype):
+def make_sink(out: str | Path | Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: DTypeLike) -> ArraySink | NpyFolderSink:
     """`out`: None (new arrays), a pair of arrays, or a folder (str / Path) for nngp.npy and ntk.npy."""
     if out is None or isinstance(out, (tuple, list)):
         return ArraySink(shape, dtype, None if out is None else tuple(out))
