@@ -28,8 +28,12 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# mypy checks `ntksym` and `ntksym.cli` (the packages and paths are in pyproject.toml's [tool.mypy]); cli/ installs
+# as `ntksym.cli`, so build/mypy/ntksym/cli links to it for mypy to find (errors in cli/ name that path)
 lint: $(STAMP)
 	$(BIN)/python -m ruff check ntksym cli tests benchmarks examples tools
+	mkdir -p build/mypy/ntksym && ln -sfn ../../../cli build/mypy/ntksym/cli
+	$(BIN)/python -m mypy
 
 # The benchmark matrix (ntksym vs neural-tangents, one run; neural-tangents gets its own venv on first use)
 bench: $(STAMP)

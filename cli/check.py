@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_array
@@ -22,6 +23,7 @@ class RichProgress:
     """Adapts `ntksym.runtime.check.Progress` callbacks to rich progress bars."""
 
     def __init__(self, progress: Progress):
+        self.tasks: dict[str, TaskID]
         self.progress, self.tasks = progress, {}
 
     def start(self, name: str, total: int) -> None:
@@ -43,7 +45,7 @@ def parse_widths(text: str) -> list[int]:
     return widths
 
 
-def weight_count(layers, width: int) -> int:
+def weight_count(layers: Iterable[Any], width: int) -> int:
     """Weights of the hidden layers at `width` (repeats counted): the bulk of a network's parameters."""
     return layer_weight_count(layers, width)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import numpy as np
 import typer
@@ -130,7 +130,7 @@ def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
         return {name: _not_scalar(_member(data, name, what, path), what, path, name) for name in data.files}
 
 
-def save_npz(path: Path, **arrays) -> None:
+def save_npz(path: Path, **arrays: Any) -> None:  # Any: np.savez also takes allow_pickle
     """Write an .npz atomically."""
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)

@@ -14,7 +14,7 @@ import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_npz, save_npz
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_inputs, check_range, representable
-from ntksym.runtime.dynamics import predict
+from ntksym.runtime.dynamics import Predictions, predict
 
 
 def parse_times(text: str) -> np.ndarray:
@@ -114,7 +114,7 @@ def dynamics(
         result = predict(model, x_train, y_train, x_test, times, kernel=kernel, learning_rate=learning_rate,
                          discrete=steps, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute,
                          y_test=y_test, cov=not no_cov)
-    parts = {"nngp": result.nngp, "ntk": result.ntk} if kernel == "both" else {kernel: result}
+    parts = {"nngp": result.nngp, "ntk": result.ntk} if isinstance(result, Predictions) else {kernel: result}
     for part in parts.values():
         _check_finite(part, learning_rate)
     for warning in caught:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import typer
 from typer.core import TyperGroup
@@ -10,7 +12,7 @@ from typer.core import TyperGroup
 try:  # typer >= 0.20 raises the exceptions of its own bundled copy of click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # older typer uses click itself
-    from click import exceptions as click_exceptions
+    from click import exceptions as click_exceptions  # type: ignore[no-redef]  # the same module, unbundled
 
 from ntksym.errors import NtksymError
 
@@ -21,11 +23,13 @@ OUT_OF_MEMORY = ("out of memory; use fewer or smaller inputs, smaller --widths, 
 class OneLineErrors(TyperGroup):
     """A command group whose errors are one line: 2 for bad input, 1 for a failed computation."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, windows_expand_args: bool = True, **extra: Any) -> Any:
         argv = list(sys.argv[1:] if args is None else args)
         debug = "--debug" in argv
         try:
-            result = super().main(argv, prog_name or "ntksym", complete_var, standalone_mode=False, **extra)
+            result = super().main(argv, prog_name or "ntksym", complete_var, standalone_mode=False,
+                                  windows_expand_args=windows_expand_args, **extra)
         except typer.Exit as exc:
             sys.exit(exc.exit_code)
         except click_exceptions.UsageError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -16,7 +17,7 @@ from rich.progress import (
 
 
 @contextmanager
-def tile_progress(description: str = "kernel tiles"):
+def tile_progress(description: str = "kernel tiles") -> Iterator[Callable[[int, int], None]]:
     """Yields a `progress(done, total)` callback; the bar appears on stderr at the first multi-tile call."""
     state: dict = {}
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 import typer
 
 from ntksym.cli.common import SpecArg
@@ -26,5 +29,5 @@ def validate(spec: SpecArg) -> None:
     typer.echo(f"  sha256: {loaded.sha256}")
 
 
-def describe(layers) -> str:
+def describe(layers: Iterable[Any]) -> str:
     return describe_layers(layers)

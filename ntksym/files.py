@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 
@@ -32,7 +33,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
-def write_folder_atomic(folder: Path, write) -> list[Path]:
+def write_folder_atomic(folder: Path, write: Callable[[Path], Iterable[Path]]) -> list[Path]:
     """Call `write(target) -> paths` so that `folder` appears whole or not at all.
 
     A new folder is filled under a private temporary name beside it and renamed into place; into an

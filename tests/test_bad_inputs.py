@@ -179,7 +179,7 @@ CASES: list[tuple[str, str, str]] = [
      "-o {d}/nowhere/report: the folder {d}/nowhere does not exist; create it first"),
     ("report folder is a file", "check {d}/good.yaml -o {d}/x.npy", "-o {d}/x.npy exists and is not a folder"),
     # options
-    ("missing option", "kernel {d}/good.yaml -o {d}/out/k.npz", "Missing option '--x1'. (see `ntksym kernel --help`)"),
+    ("missing option", "kernel {d}/good.yaml -o {d}/out/k.npz", "missing --x1: give SPEC --x1 X -o OUT (or --status FOLDER alone)"),
     ("unknown option", K + " -o {d}/out/k.npz --bogus", "No such option: --bogus (see `ntksym kernel --help`)"),
     ("--format not a format", "derive {d}/good.yaml --format xml", "'xml' is not one of 'text', 'latex', 'json'"),
     ("--tile-size 0", K + " -o {d}/out/k.npz --tile-size 0", "Invalid value for '--tile-size': Input should be greater than or equal to 1"),

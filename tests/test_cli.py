@@ -109,7 +109,7 @@ def test_bad_inputs_exit_2_with_one_line_and_write_nothing(data):
         (("derive", _spec_file(data, "ntksym: 1\nname: x\nlayers: [{activation: tanhh}]\n")), "unknown activation `tanhh`. Did you mean `tanh`?"),
         (("kernel", RELU, "--x1", data / "nope.npy", "-o", out), "--x1: file not found"),
         (("kernel", RELU, "--x1", x1, "-o", data / "no" / "dir" / "k.npz"), "does not exist"),
-        (("kernel", RELU, "-o", out), "Missing option '--x1'"),
+        (("kernel", RELU, "-o", out), "missing --x1: give SPEC --x1 X -o OUT"),
         (("kernel", RELU, "--x1", x1, "-o", out, "--bogus"), "No such option: --bogus"),
         (("derive", RELU, "--format", "yaml"), "Invalid value for '--format'"),
     ]

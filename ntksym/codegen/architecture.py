@@ -48,7 +48,7 @@ class Architecture:
     parameterization: str
 
 
-def resolve(value, hp: dict[str, float]) -> float:
+def resolve(value: s.Number, hp: dict[str, float]) -> float:
     """A spec number (float or hyperparameter reference) as a float."""
     if isinstance(value, s.Ref):
         return float(hp[value.name])
@@ -100,6 +100,7 @@ def _output_layer(layers: tuple[s.Layer, ...]) -> s.Dense | None:
     """The last top-level dense layer, if no dense layer hides in a later repeat or residual block."""
     for layer in reversed(layers):
         if layer.kind == "dense":
+            assert isinstance(layer, s.Dense)
             return layer
         if kind_of(layer).combinator and any(inner.kind == "dense" for inner in walk_layers(kind_of(layer).children(layer))):
             return None
@@ -109,6 +110,7 @@ def _output_layer(layers: tuple[s.Layer, ...]) -> s.Dense | None:
 def activation_expression(act: s.Activation, hp: dict[str, float]) -> sp.Expr:
     """phi(x) of an activation as a SymPy expression (its entry in ntksym/activations.py), parameters as numbers."""
     if act.name == "expr":
+        assert act.expr is not None  # the loader sets expr for every `{expr: ...}` activation
         return expression_activation(act.expr, hp)
     if act.name not in ACTIVATIONS:
         raise DerivationError(f"{act.path}: no finite-network form for the activation `{act.name}`")

@@ -9,6 +9,8 @@ kind that ends the spatial part (flatten, the global pools) the ordinary `_entry
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import sympy as sp
 
 from ntksym.codegen.text import prelude_source
@@ -61,7 +63,7 @@ class SpatialModuleWriter(ModuleWriter):
             helper = "_entrywise_full"
         return super().entrywise_line(step, indent, helper)
 
-    def all_expressions(self):
+    def all_expressions(self) -> Iterator[sp.Expr]:
         yield from super().all_expressions()
         for step in iter_spatial(self.d.steps):
             yield from (e for e in (step.nngp, step.ntk) if isinstance(e, sp.Expr))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
@@ -56,12 +57,13 @@ def import_module_file(path: Path, name: str) -> ModuleType:
     The module is not put in `sys.modules`: a process that compiles many specs must be able to free
     each one, and with it XLA's compiled programs (each holds its own memory mappings)."""
     module_spec = importlib.util.spec_from_file_location(name, path)
+    assert module_spec is not None and module_spec.loader is not None  # a .py path always has a loader
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
     return module
 
 
-def load_or_build(spec: Spec, dtype: str, build) -> tuple[ModuleType, Path]:
+def load_or_build(spec: Spec, dtype: str, build: Callable[[], str]) -> tuple[ModuleType, Path]:
     """The cached module for (spec, dtype), built by `build()` (returns source text) when missing or bad."""
     path = cache_path(spec, dtype)
     name = f"ntksym_generated_{path.stem.replace('-', '_')}"

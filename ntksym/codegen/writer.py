@@ -10,6 +10,9 @@ validated identifiers and `repr()` of spec text ever reach the module.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import sympy as sp
 
 from ntksym._version import __version__
@@ -74,7 +77,10 @@ class ModuleWriter:
 
     # -- steps -------------------------------------------------------------------------------
     full = False  # the spatial writer: True when the state holds every pixel pair
-    unrolled: frozenset[str] = frozenset()  # repeat blocks traced count times instead of a fori_loop
+
+    @property
+    def unrolled(self) -> frozenset[str]:  # repeat blocks traced count times instead of a fori_loop
+        return frozenset()
 
     def steps(self, steps: tuple[Step, ...], indent: str) -> list[str]:
         """Lines of `_propagate` for `steps`: each step's kind writes its own (ntksym.layers)."""
@@ -91,7 +97,7 @@ class ModuleWriter:
         return self.counter - 1
 
     @staticmethod
-    def comment(step) -> str:
+    def comment(step: Any) -> str:
         return comment_text(f"{step.path}: {step.label}", 70)
 
     def entrywise_line(self, step: EntrywiseStep, indent: str, helper: str = "_entrywise") -> str:
@@ -186,7 +192,7 @@ class ModuleWriter:
         """Numbers the state holds per pair of inputs and per kernel at its widest: sizes the blocks."""
         return 1
 
-    def all_expressions(self):
+    def all_expressions(self) -> Iterator[sp.Expr]:
         for step in iter_steps(self.d.steps):
             if isinstance(step, EntrywiseStep):
                 yield from (step.nngp, step.ntk, step.nngp_diag, step.ntk_diag)

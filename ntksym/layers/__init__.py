@@ -7,8 +7,9 @@ the one recursion over them that the stages share.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from types import MappingProxyType
+from typing import Any
 
 from ntksym.layers import (
     activation,
@@ -36,19 +37,19 @@ LAYERS: MappingProxyType[str, LayerKind] = MappingProxyType({m.KIND.key: m.KIND 
 LayerKind.registry = LAYERS
 
 
-def kind_of(layer_or_step) -> LayerKind:
+def kind_of(layer_or_step: Any) -> LayerKind:
     """The LayerKind of a spec layer or a derivation step (both carry the YAML key as `kind`)."""
     return LAYERS[layer_or_step.kind]
 
 
-def walk_layers(layers) -> Iterator:
+def walk_layers(layers: Iterable[Any]) -> Iterator:
     """Every layer, depth first, descending into combinators."""
     for layer in layers:
         yield layer
         yield from walk_layers(kind_of(layer).children(layer))
 
 
-def map_layers(layers, fn: Callable) -> tuple:
+def map_layers(layers: Iterable[Any], fn: Callable) -> tuple:
     """`layers` with `fn(layer)` applied to each non-combinator layer; combinators rebuilt around them."""
     out = []
     for layer in layers:
@@ -60,12 +61,12 @@ def map_layers(layers, fn: Callable) -> tuple:
     return tuple(out)
 
 
-def describe_layers(layers) -> str:
+def describe_layers(layers: Iterable[Any]) -> str:
     """`validate`'s one-line summary, e.g. `dense(512), relu, 3 x [conv, relu]`."""
     return ", ".join(kind_of(layer).describe(layer, describe_layers) for layer in layers)
 
 
-def weight_count(layers, width: int) -> int:
+def weight_count(layers: Iterable[Any], width: int) -> int:
     """Weights of the hidden layers at `width` (repeats counted): the bulk of a network's parameters."""
     def body(children) -> int:
         return weight_count(children, width)

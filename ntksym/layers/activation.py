@@ -6,7 +6,14 @@ from symbolic/rules (named) or the expression engine (`expr`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 from ntksym.layers.base import LayerKind
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
+    from ntksym.spec.schema import Activation
 
 
 class ActivationKind(LayerKind):
@@ -14,7 +21,7 @@ class ActivationKind(LayerKind):
     doc = "elementwise nonlinearity: a name, {name: ..., params} or {expr: ...}"
     gaussian_input = True
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.rules import activation_dual
         from ntksym.symbolic.state import t11, t12
         from ntksym.symbolic.steps import EntrywiseStep
@@ -23,14 +30,14 @@ class ActivationKind(LayerKind):
         return EntrywiseStep(layer.path, label(layer), dual.nngp, dual.ntk_factor * t12, dual.nngp_diag,
                              dual.ntk_factor_diag * t11, dual=dual, gap=dual.nngp_gap, kind=self.key)
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("act", lower.activation(layer))
 
-    def describe(self, layer, describe_body):
+    def describe(self, layer: Any, describe_body: Callable) -> str:
         return layer.name if layer.name != "expr" else f"expr({layer.expr})"
 
 
-def label(act) -> str:
+def label(act: Activation) -> str:
     if act.name == "expr":
         return f"activation {act.expr!r}"
     params = ", ".join(f"{k}={list(v) if isinstance(v, tuple) else v}" for k, v in act.params)

@@ -23,9 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ntksym.spec.fields import Field
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
+    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class LayerKind:
@@ -53,6 +57,10 @@ class LayerKind:
     def children(self, layer: Any) -> tuple:
         return ()
 
+    def replace_children(self, layer: Any, children: tuple) -> Any:
+        """A combinator's layer with `children` in place of its own."""
+        raise NotImplementedError(f"layer kind {self.key!r} holds no child layers")
+
     # -- symbolic -------------------------------------------------------------------------------
     def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         raise NotImplementedError(f"no kernel rule for {self.key!r}")
@@ -63,13 +71,17 @@ class LayerKind:
     def check_shape(self, step: Any, dims: tuple[int, ...]) -> None:
         """Raise DerivationError (one line: the key and the fix) when the layer cannot act on `dims`."""
 
+    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
+        """A combinator's step: the shape its body leaves (symbolic/spatial_plan.py walks the rest)."""
+        raise NotImplementedError(f"layer kind {self.key!r} holds no child layers")
+
     # -- codegen --------------------------------------------------------------------------------
     def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         """An entrywise step: the writer's `_entrywise` call (on every pixel pair in full mode)."""
         return [writer.entrywise_line(step, indent)]
 
     # -- finite network ---------------------------------------------------------------------------
-    def record(self, layer: Any, hp: dict[str, float], lower: Callable) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return (self.key,)
 
     def kernel_depends_on_widths(self, layer: Any) -> bool:
@@ -129,7 +141,7 @@ def pool_stride(window: tuple[int, ...], stride: tuple[int, ...] | None) -> tupl
     return stride
 
 
-def output_dims(dims: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...], padding: str):
+def output_dims(dims: tuple[int, ...], window: tuple[int, ...], stride: tuple[int, ...], padding: str) -> tuple[int, ...]:
     """Spatial dims after a conv or pool, as `lax.padtype_to_pads` / neural-tangents compute them."""
     if padding == "VALID":
         return tuple((n - k) // s + 1 for n, k, s in zip(dims, window, stride, strict=True))

@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ntksym.layers.base import PADDING_TEXT, LayerKind, output_dims, window_text
 from ntksym.spec import schema as s
 from ntksym.spec.fields import B_STD, REQUIRED, W_STD, Field
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
 
 DEFAULT_CHANNELS = 512
 
@@ -31,7 +36,7 @@ class ConvKind(LayerKind):
     layer_class = s.Conv  # conv_transpose and conv_local subclass this kind with their own dataclass
     helper = "_conv"  # the prelude function the emitted line calls
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         stride = values["stride"] or (1,) * len(values["filter"])
         if len(stride) == 1 and len(values["filter"]) == 2:
             stride = stride * 2
@@ -40,15 +45,15 @@ class ConvKind(LayerKind):
         return self.layer_class(values["filter"], stride, values["padding"], values["w_std"], values["b_std"],
                                 values["channels"], path=where)
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.rules.conv import conv_step
 
         return conv_step(layer, parameterization)
 
-    def spatial_shape(self, step, dims):
+    def spatial_shape(self, step: Any, dims: tuple[int, ...]) -> tuple[int, ...] | None:
         return output_dims(dims, step.window, step.stride, step.padding)
 
-    def emit(self, step, writer, indent):
+    def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.symbolic.state import fan_in, q12, t12
 
         k = writer.new_index()
@@ -58,19 +63,19 @@ class ConvKind(LayerKind):
         return [f"{indent}s = {self.helper}(s, _affine_{k}, hp, {writer.full}, {tuple(step.window)!r}, "
                 f"{tuple(step.stride)!r}, {step.padding!r}{width})  # {writer.comment(step)}"]
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         channels = DEFAULT_CHANNELS if layer.channels is None else lower.count(layer.channels, f"{layer.path}.channels")
         b_std = None if layer.b_std is None else lower.number(layer.b_std)
         return (self.key, lower.number(layer.w_std), b_std, channels, tuple(layer.filter), tuple(layer.stride),
                 layer.padding)
 
-    def weights(self, layer, width, weights_body):
+    def weights(self, layer: Any, width: int, weights_body: Callable) -> int:
         return width * width * math.prod(layer.filter)
 
-    def with_width(self, layer, width, is_output):
+    def with_width(self, layer: Any, width: int, is_output: bool) -> Any:
         return dataclasses.replace(layer, channels=int(width))
 
-    def text(self, step, indent):
+    def text(self, step: Any, indent: str) -> list[str]:
         size = math.prod(step.window)
         lines = [f"{indent}    A[K](p, p') = 1/{size} sum_(d in {window_text(step.window)}) "
                  f"K(s p + d, s p' + d), s = {list(step.stride)}, {PADDING_TEXT[step.padding]}",
@@ -81,7 +86,7 @@ class ConvKind(LayerKind):
                      + ("   (C = input channels)" if step.ntk.has(fan_in) else ""))
         return lines
 
-    def latex(self, step):
+    def latex(self, step: Any) -> list[str]:
         from ntksym.symbolic.readable import latex_expression
 
         size = math.prod(step.window)
@@ -91,7 +96,7 @@ class ConvKind(LayerKind):
                 rf"q_{{12}}' &= {latex_expression(_patched(step.nngp, step, names))} \\",
                 rf"t_{{12}}' &= {latex_expression(_patched(step.ntk, step, names))} \\"]
 
-    def summary(self, step):
+    def summary(self, step: Any) -> dict:
         return {"window": list(step.window), "stride": list(step.stride), "padding": step.padding,
                 "nngp": str(_patched(step.nngp, step)), "ntk": str(_patched(step.ntk, step))}
 

@@ -11,12 +11,16 @@ every step, which a deterministic init/apply cannot be; `check` and the generate
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ntksym.layers.base import LayerKind
 from ntksym.spec.fields import REQUIRED, Field
 from ntksym.spec.schema import Number
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
 
 
 @dataclass(frozen=True)
@@ -32,10 +36,10 @@ class DropoutKind(LayerKind):
     fields = {"keep": Field("real", REQUIRED, "probability of keeping a unit, 0 < keep <= 1",
                             minimum=0.0, exclusive_minimum=True, maximum=1.0)}
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return Dropout(values["keep"], path=where)
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.state import q11, q12, t11, t12
         from ntksym.symbolic.steps import EntrywiseStep
         from ntksym.symbolic.values import to_sympy
@@ -44,14 +48,14 @@ class DropoutKind(LayerKind):
         return EntrywiseStep(layer.path, f"dropout(keep={layer.keep})", q12, t12, q11 / keep, t11 / keep,
                              kind=self.key)
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         from ntksym.errors import DerivationError
 
         raise DerivationError(
             f"{layer.path}: training-time dropout has no deterministic finite network (its kernel is the "
             "limit of a network that draws a new mask for every input); remove it to build the network")
 
-    def describe(self, layer, describe_body):
+    def describe(self, layer: Any, describe_body: Callable) -> str:
         return f"dropout({layer.keep})"
 
 

@@ -6,8 +6,9 @@ global_avg_pool's mean. The state is fully connected afterwards (fan_in stays = 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import jax.numpy as jnp
 
@@ -40,14 +41,14 @@ def _global_sum_pool(state):
 '''
     network_functions = (_net_global_sum_pool_shape, _net_global_sum_pool_apply)
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return GlobalSumPool(path=where)
 
-    def text(self, step, indent):
+    def text(self, step: Any, indent: str) -> list[str]:
         return [f"{indent}    q12' = sum_(p, p') q12(p, p') over the P pixels;  t12' likewise "
                 "(fully connected from here)"]
 
-    def latex(self, step):
+    def latex(self, step: Any) -> list[str]:
         return [r"q_{12}' &= \sum_{p, p'} q_{12}(p, p') \\"]
 
 

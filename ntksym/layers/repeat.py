@@ -7,12 +7,18 @@ where the block changes the spatial shape. Finite network: fresh weights per rep
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from ntksym.layers.base import LayerKind
 from ntksym.spec import schema as s
 from ntksym.spec.fields import REQUIRED, Field
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
+    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class RepeatKind(LayerKind):
@@ -21,22 +27,22 @@ class RepeatKind(LayerKind):
     fields = {"repeat": Field("count", REQUIRED, "how many times"), "layers": Field("layers")}
     combinator = True
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.Repeat(count=values["repeat"], layers=values["layers"], path=where)
 
-    def children(self, layer):
+    def children(self, layer: Any) -> tuple:
         return layer.layers
 
-    def replace_children(self, layer, children):
+    def replace_children(self, layer: Any, children: tuple) -> Any:
         return dataclasses.replace(layer, layers=tuple(children))
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.steps import RepeatStep
         from ntksym.symbolic.values import to_sympy
 
         return RepeatStep(layer.path, to_sympy(layer.count), derive_body(layer.layers), layer.rolled)
 
-    def walk_shape(self, step, state, walker):
+    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
         """The block once; the shape it leaves must be the one it starts from, unless the count is a
         whole number (then the block is unrolled)."""
         from ntksym.errors import DerivationError
@@ -54,12 +60,12 @@ class RepeatKind(LayerKind):
             once = walker.walk(step.body, once)
         return once
 
-    def emit(self, step, writer, indent):
+    def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.codegen.text import comment_text
 
         k = writer.new_index()
         if step.path in writer.unrolled:  # a block that changes the shape cannot be a fori_loop's body
-            count = int(step.count)
+            count: int | str = int(step.count)
             lines = [f"{indent}# {comment_text(step.path)}: repeat {count} times (the shape changes: unrolled)",
                      f"{indent}def _block_{k}(_, s):"]
             lines.extend(writer.steps(step.body, indent + "    "))
@@ -87,13 +93,13 @@ class RepeatKind(LayerKind):
     def summary(self, step):
         return {"count": str(step.count)}
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("repeat", lower.count(layer.count, f"{layer.path}.repeat"), lower(layer.layers))
 
-    def describe(self, layer, describe_body):
+    def describe(self, layer: Any, describe_body: Callable) -> str:
         return f"{layer.count} x [{describe_body(layer.layers)}]"
 
-    def weights(self, layer, width, weights_body):
+    def weights(self, layer: Any, width: int, weights_body: Callable) -> int:
         return (layer.count if isinstance(layer.count, int) else 1) * weights_body(layer.layers)
 
 

@@ -4,10 +4,16 @@ block's scaled by scale^2 (prelude.py's `_residual_sum`)."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from ntksym.layers.base import LayerKind
 from ntksym.spec import schema as s
 from ntksym.spec.fields import Field
+
+if TYPE_CHECKING:
+    from ntksym.codegen.architecture import _Lowering
+    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class ResidualKind(LayerKind):
@@ -16,22 +22,22 @@ class ResidualKind(LayerKind):
     fields = {"layers": Field("layers"), "scale": Field("real", 1.0, "y = x + scale * block(x)")}
     combinator = True
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.Residual(values["layers"], values["scale"], path=where)
 
-    def children(self, layer):
+    def children(self, layer: Any) -> tuple:
         return layer.layers
 
-    def replace_children(self, layer, children):
+    def replace_children(self, layer: Any, children: tuple) -> Any:
         return dataclasses.replace(layer, layers=tuple(children))
 
-    def derive(self, layer, parameterization, derive_body):
+    def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.steps import ResidualStep
         from ntksym.symbolic.values import to_sympy
 
         return ResidualStep(layer.path, to_sympy(layer.scale), derive_body(layer.layers))
 
-    def walk_shape(self, step, state, walker):
+    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
         from ntksym.errors import DerivationError
 
         out = walker.walk(step.body, state)
@@ -42,7 +48,7 @@ class ResidualKind(LayerKind):
                 "blocks (conv with padding SAME and stride 1, no pooling)")
         return dataclasses.replace(out, merged=out.merged or state.merged)  # x + block(x) keeps x's mixture
 
-    def emit(self, step, writer, indent):
+    def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.codegen.text import comment_text
 
         skip = f"_skip_{writer.new_index()}"  # one name per block: a nested residual block keeps its own
@@ -66,13 +72,13 @@ class ResidualKind(LayerKind):
     def summary(self, step):
         return {"scale": str(step.scale)}
 
-    def record(self, layer, hp, lower):
+    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("residual", lower.number(layer.scale), lower(layer.layers))
 
-    def describe(self, layer, describe_body):
+    def describe(self, layer: Any, describe_body: Callable) -> str:
         return f"residual[{describe_body(layer.layers)}]"
 
-    def weights(self, layer, width, weights_body):
+    def weights(self, layer: Any, width: int, weights_body: Callable) -> int:
         return weights_body(layer.layers)
 
 

@@ -9,8 +9,9 @@ prelude_network.py's helpers sit beside them).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ntksym.codegen.prelude_network import _net_check_rank, _net_out_dims, _net_taps
 from ntksym.layers.avg_pool import POOL_FIELDS, AvgPoolKind
@@ -47,16 +48,16 @@ def _sum_pool(state, window, stride, padding):
 '''
     network_functions = (_net_sum_pool_shape, _net_sum_pool_apply)
 
-    def build(self, values, where, error):
+    def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         from ntksym.layers.base import pool_stride
 
         return SumPool(values["window"], pool_stride(values["window"], values["stride"]), values["padding"],
                        path=where)
 
-    def factor_text(self, step) -> str:
+    def factor_text(self, step: Any) -> str:
         return ""
 
-    def latex(self, step):
+    def latex(self, step: Any) -> list[str]:
         return [rf"q_{{12}}'(p, p') &= \sum_{{d, d'}} q_{{12}}(s p + d, s p' + d') \quad \text{{({step.padding})}}\\"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -12,6 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ntksym.files import write_atomic  # noqa: E402
+
+if TYPE_CHECKING:
+    from ntksym.runtime.dynamics import Prediction, Predictions
 
 
 def _curves(prediction) -> list[tuple[str, np.ndarray, str]]:
@@ -26,7 +30,7 @@ def _curves(prediction) -> list[tuple[str, np.ndarray, str]]:
     return curves
 
 
-def plot_loss_curves(prediction, path: Path, *, title: str | None = None, steps: bool = False) -> Path:
+def plot_loss_curves(prediction: Prediction | Predictions, path: Path, *, title: str | None = None, steps: bool = False) -> Path:
     """Train (and test) loss of the mean prediction against time; t = 0 and t = inf drawn as markers.
 
     Positive finite times go on a logarithmic axis; t = 0 sits at its left edge and t = inf is a dashed

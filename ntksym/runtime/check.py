@@ -12,10 +12,12 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
@@ -55,7 +57,7 @@ def _depends_on_widths(spec: s.Spec) -> bool:
     return any(kind_of(layer).kernel_depends_on_widths(layer) for layer in walk_layers(spec.layers))
 
 
-def relative_error(estimate, exact) -> float:
+def relative_error(estimate: ArrayLike, exact: ArrayLike) -> float:
     exact = np.asarray(exact, np.float64)
     return float(np.linalg.norm(np.asarray(estimate, np.float64) - exact) / np.linalg.norm(exact))
 
@@ -64,7 +66,7 @@ def _cast(params: Params, dtype: str) -> Params:
     return Params(jax.tree_util.tree_map(lambda a: a.astype(dtype), params.layers), params.network)
 
 
-def default_targets(x: np.ndarray, k: int, key) -> np.ndarray:
+def default_targets(x: np.ndarray, k: int, key: jax.Array) -> np.ndarray:
     """A smooth target y = sin(2 x V / sqrt(d)), V standard normal (d, k)."""
     flat = x.reshape(x.shape[0], -1)
     v = np.asarray(jax.random.normal(key, (flat.shape[1], k)), np.float64)
@@ -98,8 +100,8 @@ def check(
     train_seeds: int | None = None,
     samples: int = 16,
     dtype: str = "float32",
-    x=None,
-    y=None,
+    x: ArrayLike | None = None,
+    y: ArrayLike | None = None,
     key: int = 0,
     input_dim: int = 16,
     hyperparameters: dict[str, float] | None = None,
@@ -119,7 +121,7 @@ def check(
     progress = progress or Progress()
     start = time.perf_counter()
     model = compile_spec(spec, dtype)  # first: float64 switches jax to 64-bit before any array is made
-    hp = dict(hyperparameters or {})
+    hp: dict[str, Any] = dict(hyperparameters or {})  # Any: splatted beside model.kernel's own options
     net = network(spec, hp)
     root = jax.random.PRNGKey(key)
     x_train, x_test = _inputs(spec, net, x, n, n_test, input_dim, jax.random.fold_in(root, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError, SpecError
 from ntksym.spec import schema as s
@@ -11,7 +12,7 @@ from ntksym.spec.schema import Spec
 X64_HINT = "compute in float64 (--x64, or dtype='float64')"
 
 
-def check_inputs(x, spec: Spec, name: str = "x") -> np.ndarray:
+def check_inputs(x: ArrayLike, spec: Spec, name: str = "x") -> np.ndarray:
     """`x` as a float array of shape (n, *input_shape), or an `InputError` that says how to fix it."""
     try:
         array = np.asarray(x)

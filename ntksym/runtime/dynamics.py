@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.codegen.prelude_dynamics import _dyn_core, _dyn_max_rate
 from ntksym.errors import InputError
@@ -106,7 +108,7 @@ def divergence_message(learning_rate: float, max_rate: float) -> str:
             "use a smaller learning rate")
 
 
-def max_learning_rate(k_train_train, output_dim: int = 1, *, diag_reg: float = 0.0,
+def max_learning_rate(k_train_train: ArrayLike, output_dim: int = 1, *, diag_reg: float = 0.0,
                       diag_reg_absolute: bool = False) -> float:
     """2 n k / lambda_max: gradient descent on the loss sum((f-y)^2)/(2 n k) is stable below this rate.
 
@@ -169,11 +171,12 @@ def _solve(kernel: str, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, *, l
                       kernel, train)
 
 
-def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_train=None,
-                         nngp_test_train=None, nngp_test_test=None, kernel: str = "ntk",
+def predict_from_kernels(k_train_train: ArrayLike, k_test_train: ArrayLike, y_train: ArrayLike, t: ArrayLike, *,
+                         nngp_train_train: ArrayLike | None = None, nngp_test_train: ArrayLike | None = None,
+                         nngp_test_test: ArrayLike | None = None, kernel: str = "ntk",
                          learning_rate: float = 1.0, discrete: bool = False, diag_reg: float = 0.0,
-                         diag_reg_absolute: bool = False, y_test=None, k_test_test=None,
-                         cov: bool = True) -> Prediction | Predictions:
+                         diag_reg_absolute: bool = False, y_test: ArrayLike | None = None,
+                         k_test_test: ArrayLike | None = None, cov: bool = True) -> Prediction | Predictions:
     """Dynamics from kernel matrices; `k_*` is the kernel that trains (the NTK, or the NNGP if kernel="nngp").
 
     The covariance needs the NNGP blocks: for kernel="ntk" all of nngp_train_train, nngp_test_train and
@@ -203,7 +206,7 @@ def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_
     yt = None if y_test is None else _targets(y_test, "y_test", m)
     if yt is not None and yt.shape[1] != y.shape[1]:
         raise InputError(f"y_test has {yt.shape[1]} outputs but y_train has {y.shape[1]}; they must agree")
-    options = {"learning_rate": learning_rate, "discrete": discrete, "diag_reg": diag_reg,
+    options: dict[str, Any] = {"learning_rate": learning_rate, "discrete": discrete, "diag_reg": diag_reg,
                "diag_reg_absolute": diag_reg_absolute}
     if kernel != "both":
         return _solve(kernel, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, **options)
@@ -211,10 +214,10 @@ def predict_from_kernels(k_train_train, k_test_train, y_train, t, *, nngp_train_
                        _solve("ntk", theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, label="NTK: ", **options))
 
 
-def predict(model: CompiledModel, x_train, y_train, x_test, t, *, kernel: str = "ntk",
-            learning_rate: float = 1.0, discrete: bool = False, diag_reg: float = 0.0,
-            diag_reg_absolute: bool = False, y_test=None, cov: bool = True, compute_cov: bool | None = None,
-            **hyperparameters) -> Prediction | Predictions:
+def predict(model: CompiledModel, x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, t: ArrayLike, *,
+            kernel: str = "ntk", learning_rate: float = 1.0, discrete: bool = False, diag_reg: float = 0.0,
+            diag_reg_absolute: bool = False, y_test: ArrayLike | None = None, cov: bool = True,
+            compute_cov: bool | None = None, **hyperparameters: Any) -> Prediction | Predictions:
     """Train the infinite ensemble of `model`'s network on (x_train, y_train); predict on x_test at times t.
 
     t: times (np.inf allowed) of gradient flow at `learning_rate`, or with discrete=True the numbers of

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.codegen import prelude_network as P
 from ntksym.errors import InputError
@@ -57,7 +59,7 @@ def has_fast_path(net: Network) -> bool:
 
 
 def empirical_ntk(
-    params: Params, x1, x2=None, method: str = "auto", batch_size: int | None = None
+    params: Params, x1: ArrayLike, x2: ArrayLike | None = None, method: str = "auto", batch_size: int | None = None
 ) -> jax.Array:
     """Empirical NTK (n1, n2) of one finite network; x2=None means x1. method: auto | fast | generic."""
     if method not in METHODS:
@@ -76,7 +78,7 @@ def empirical_ntk(
     return generic_ntk(net.apply, params, x1, x2, batch_size)
 
 
-def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None = None) -> jax.Array:
+def generic_ntk(apply_fn: Callable, params: Any, x1: ArrayLike, x2: ArrayLike | None = None, batch_size: int | None = None) -> jax.Array:
     """(1/k) sum_o J_o(x1) J_o(x2)^T by contracting jax.jacrev(apply_fn) per parameter leaf.
 
     `batch_size` bounds memory: the Jacobian of at most that many inputs is held at once.
@@ -104,14 +106,14 @@ def generic_ntk(apply_fn: Callable, params, x1, x2=None, batch_size: int | None 
 
 def monte_carlo_nngp(
     net: Network,
-    x,
+    x: ArrayLike,
     *,
     width: int | None = None,
     samples: int = 64,
-    key=None,
+    key: jax.Array | None = None,
     readout: bool | None = None,
     batch: int = 16,
-    dtype=None,
+    dtype: jax.typing.DTypeLike | None = None,
 ) -> jax.Array:
     """The NNGP (n, n) averaged over `samples` fresh networks (vmapped in batches of `batch`).
 
@@ -128,7 +130,7 @@ def monte_carlo_nngp(
 
     batched = _nngp_batch(net, width, readout, str(x.dtype), int(np.prod(x.shape[1:])))
     keys = jax.random.split(key, samples)
-    total = 0.0
+    total: Any = 0.0  # a jax array once the first batch is added
     for start in range(0, samples, batch):
         total = total + batched(keys[start : start + batch], x).sum(0)
     return total / samples

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
-def fit_rate(widths, errors: np.ndarray) -> tuple[float, float]:
+def fit_rate(widths: ArrayLike, errors: np.ndarray) -> tuple[float, float]:
     """(slope, intercept) of log(mean error over seeds) against log(width): error ~ exp(b) width^slope."""
     means = np.nanmean(np.asarray(errors, np.float64), axis=1)
     ok = np.isfinite(means) & (means > 0)

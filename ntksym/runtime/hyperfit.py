@@ -168,6 +168,11 @@ def fit(
     else:
         theta, history = _adam(objective, theta0, steps, learning_rate)
     end_value = float(objective(theta))
+    for i in range(len(names)):  # a standard deviation's sign does not matter: report it >= 0 where it does not
+        if float(theta[i]) < 0:
+            flipped = theta.at[i].set(-theta[i])
+            if abs(float(objective(flipped)) - end_value) <= 1e-12 * max(1.0, abs(end_value)):
+                theta = flipped
     hp, nu = unpack(theta)
     values = {name: float(v) for name, v in hp.items()} | {"noise": float(nu)}
     start = {name: float(defaults[name]) for name in names} | {"noise": noise0}

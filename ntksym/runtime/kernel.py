@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_hyperparameter_values, check_inputs, check_pair, check_range
 from ntksym.runtime.schedule import evaluate
 from ntksym.spec.schema import Spec
+
+if TYPE_CHECKING:
+    import jax
+
+    from ntksym.runtime.tiled import Progress
 
 
 def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -54,8 +62,10 @@ class CompiledModel:
     def hyperparameters(self) -> dict[str, float]:
         return dict(self.module.HYPERPARAMETERS)
 
-    def kernel(self, x1, x2=None, *, tile_size: int | None = None, progress=None, out=None, devices=None,
-               resume: bool = False, process: tuple[int, int] | None = None, **hyperparameters) -> Kernel:
+    def kernel(self, x1: ArrayLike, x2: ArrayLike | None = None, *, tile_size: int | None = None,
+               progress: Progress | None = None, out: str | Path | Sequence[np.ndarray] | None = None,
+               devices: Sequence[jax.Device] | None = None, resume: bool = False,
+               process: tuple[int, int] | None = None, **hyperparameters: float) -> Kernel:
         """Kernels of the infinite network between x1 (n1, ...) and x2 (n2, ...); x2=None means x1.
 
         Large kernels are computed in square tiles of `tile_size` rows (default: chosen from the free
@@ -100,6 +110,7 @@ class CompiledModel:
             return Kernel(None, None)
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
+            assert nngp is not None and ntk is not None  # finite: evaluate returned both
             nngp, ntk = (expand(k, rows, cols) for k in (nngp, ntk))
         if not finite:
             raise NumericalError(
@@ -107,6 +118,7 @@ class CompiledModel:
                 + ("retry with dtype float64 (--x64), or use a smaller w_std or fewer layers" if self.dtype == "float32"
                    else "the kernel itself diverges here (e.g. exp activations at large variance, w_std too large "
                    "for the depth): use a smaller w_std or fewer layers"))
+        assert nngp is not None and ntk is not None  # finite: evaluate returned both
         return Kernel(nngp, ntk)
 
 

@@ -14,13 +14,14 @@ the generated module build the same network.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 import jax
 import numpy as np
 import sympy as sp
+from numpy.typing import ArrayLike
 
 from ntksym.codegen import prelude_network as P
 from ntksym.codegen.architecture import Architecture, build_architecture
@@ -69,9 +70,10 @@ class Network:
     def ends_with_dense(self) -> bool:
         return bool(self.records) and self.records[-1][0] == "dense"
 
-    def init(self, key, width: int | None = None, input_dim: int | None = None) -> Params:
+    def init(self, key: jax.Array, width: int | None = None, input_dim: int | None = None) -> Params:
         """Fresh parameters; `width` replaces every hidden dense layer's width and every conv's channels
         (the output keeps its own). Spatial networks take their input shape from the spec."""
+        dim: int | tuple[int, ...] | None
         dim = input_dim or self.input_dim
         if P._net_is_spatial(self.records):
             shape = self.spec.input_shape
@@ -98,7 +100,7 @@ class Network:
             raise InputError(f"spec `{self.spec.name}`: {exc}") from None
         return Params(layers, self)
 
-    def apply(self, params: Params | list, x) -> jax.Array:
+    def apply(self, params: Params | list, x: ArrayLike) -> jax.Array:
         layers = params.layers if isinstance(params, Params) else params
         return P._net_apply_jit(
             layers, jax.numpy.asarray(x), self.records, self.activations, self.parameterization
@@ -118,11 +120,11 @@ class Params:
     def __init__(self, layers: list, network: Network):
         self.layers, self.network = layers, network
 
-    def tree_flatten(self):
+    def tree_flatten(self) -> tuple[tuple[list], Network]:
         return (self.layers,), self.network
 
     @classmethod
-    def tree_unflatten(cls, network, children):
+    def tree_unflatten(cls, network: Network, children: Sequence[list]) -> Params:
         return cls(children[0], network)
 
     def __repr__(self) -> str:
@@ -145,7 +147,7 @@ def _network(spec: Spec, hyperparameters: tuple[tuple[str, float], ...]) -> Netw
 
 
 def init(
-    key,
+    key: jax.Array,
     spec: Spec,
     width: int | None = None,
     *,
@@ -156,6 +158,6 @@ def init(
     return network(spec, hyperparameters).init(key, width, input_dim)
 
 
-def apply(params: Params, x) -> jax.Array:
+def apply(params: Params, x: ArrayLike) -> jax.Array:
     """Outputs (n, k) of the network `params` belong to."""
     return params.network.apply(params, x)

@@ -9,10 +9,12 @@ process never maps the whole output, so its resident memory stays at a few tiles
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import jax
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ntksym.errors import InputError
 
@@ -38,7 +40,7 @@ class ArraySink:
     def write(self, index: int, r0: int, c0: int, block: np.ndarray) -> None:
         self.arrays[index][r0 : r0 + block.shape[0], c0 : c0 + block.shape[1]] = block
 
-    def result(self) -> tuple[np.ndarray, np.ndarray]:
+    def result(self) -> tuple[np.ndarray, ...]:
         for array in self.arrays:
             if isinstance(array, np.memmap):
                 array.flush()
@@ -92,7 +94,7 @@ class NpyFolderSink:
         block = np.ascontiguousarray(block, self.dtype)
         size = self.dtype.itemsize
         if c0 == 0 and block.shape[1] == width:  # whole rows: one write
-            os.pwrite(fd, memoryview(block).cast("B"), base + r0 * width * size)
+            os.pwrite(fd, memoryview(block).cast("B"), base + r0 * width * size)  # type: ignore[arg-type]
             return
         for i, row in enumerate(block):
             os.pwrite(fd, memoryview(row).cast("B"), base + ((r0 + i) * width + c0) * size)
@@ -119,7 +121,7 @@ class NpyFolderSink:
                 self.folder.rmdir()
 
 
-def make_sink(out, shape: tuple[int, int], dtype):
+def make_sink(out: str | Path | Sequence[np.ndarray] | None, shape: tuple[int, int], dtype: DTypeLike) -> ArraySink | NpyFolderSink:
     """`out`: None (new arrays), a pair of arrays, or a folder (str / Path) for nngp.npy and ntk.npy."""
     if out is None or isinstance(out, (tuple, list)):
         return ArraySink(shape, dtype, None if out is None else tuple(out))

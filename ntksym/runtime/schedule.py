@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,6 +24,9 @@ from ntksym.runtime.tiled import (
 )
 from ntksym.runtime.tiles import Tile, auto_tile_size, check_tile_size, even_split, plan
 
+if TYPE_CHECKING:
+    import jax
+
 
 def sides(n1: int, n2: int, symmetric: bool, limit: int) -> tuple[int, int]:
     rows = even_split(n1, limit)
@@ -36,12 +41,12 @@ def evaluate(
     *,
     tile_size: int | None = None,
     progress: Progress | None = None,
-    out=None,
-    devices=None,
+    out: str | Path | Sequence[np.ndarray] | None = None,
+    devices: Sequence[jax.Device] | None = None,
     floats_per_pair: int = 1,
     resume: str | None = None,
     process: tuple[int, int] | None = None,
-) -> tuple[np.ndarray, np.ndarray, bool]:
+) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a); `floats_per_pair` (the numbers
     the kernel's state holds per pair of inputs) sizes the blocks. `resume` (the job's identity, with a
     folder `out`): a shared, restartable output (runtime/resumable.py) of which this process computes the

@@ -9,9 +9,12 @@ local devices; with a shared output folder (`out=`) the files are complete once 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import jax
 import numpy as np
 from jax.sharding import Mesh, PartitionSpec
+from numpy.typing import ArrayLike
 
 from ntksym.runtime.tiled import Pair, TileWriter, blocks_of, pad_rows
 from ntksym.runtime.tiles import Tile
@@ -19,7 +22,7 @@ from ntksym.runtime.tiles import Tile
 try:  # jax >= 0.6 exports shard_map at the top level
     from jax import shard_map
 except ImportError:  # pragma: no cover - older jax
-    from jax.experimental.shard_map import shard_map
+    from jax.experimental.shard_map import shard_map  # type: ignore[no-redef]  # older jax: other signature
 
 AXIS = "tiles"
 
@@ -35,7 +38,7 @@ def process_share(tiles: list[Tile]) -> list[Tile]:
     return tiles if count == 1 else tiles[jax.process_index() :: count]
 
 
-def sharded_function(pair: Pair, devices: list):
+def sharded_function(pair: Pair, devices: list) -> Callable:
     """`pair` of stacked blocks, jitted and split over `devices` along the first axis."""
     mesh = Mesh(np.asarray(devices), (AXIS,))
     spec = PartitionSpec(AXIS)
@@ -79,7 +82,7 @@ def run_sharded(
         writer.finish()
 
 
-def flush(batch: list[Tile], results, writer: TileWriter) -> None:
+def flush(batch: list[Tile], results: Sequence[ArrayLike], writer: TileWriter) -> None:
     host = [np.asarray(result) for result in results]
     for k, block in enumerate(batch):
         writer.block(block, [array[k] for array in host])

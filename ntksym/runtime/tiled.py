@@ -19,10 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ntksym.runtime.tiles import Tile, plan
+
+if TYPE_CHECKING:
+    import jax
 
 Pair = Callable[[np.ndarray, np.ndarray], tuple]
 Progress = Callable[[int, int], None]
@@ -39,14 +43,14 @@ CPU_BLOCK_FLOATS = 256 * 256  # per kernel and block: a layer's intermediates st
 ACCELERATOR_BLOCK_FLOATS = 2048 * 2048
 
 
-def block_limit(device, floats_per_pair: int = 1) -> int:
+def block_limit(device: jax.Device | None, floats_per_pair: int = 1) -> int:
     """The largest block side: cache-sized blocks on CPU (256 x 256 pairs of a fully-connected kernel,
     fewer pairs where each holds a pixel covariance); accelerators stream large arrays well."""
     budget = CPU_BLOCK_FLOATS if device is None or device.platform == "cpu" else ACCELERATOR_BLOCK_FLOATS
     return max(1, min(2048, math.isqrt(budget // max(1, floats_per_pair))))
 
 
-def block_size(side: int, device, floats_per_pair: int = 1) -> int:
+def block_size(side: int, device: jax.Device | None, floats_per_pair: int = 1) -> int:
     """The block side that splits `side` into near-equal parts no larger than `block_limit`."""
     return math.ceil(side / math.ceil(side / block_limit(device, floats_per_pair)))
 
@@ -74,6 +78,8 @@ class TileWriter:
     def __init__(self, sink, dtype, total_blocks: int, progress: Progress | None):
         self.sink, self.dtype, self.total, self.progress = sink, dtype, total_blocks, progress
         self.done, self.finite = 0, True
+        self.tile: Tile | None
+        self.buffers: list[np.ndarray]
         self.tile, self.buffers = None, []
 
     def start(self, tile: Tile) -> None:
@@ -94,6 +100,7 @@ class TileWriter:
 
     def finish(self) -> None:
         tile, finite = self.tile, True
+        assert tile is not None, "finish() without start()"
         for index, buffer in enumerate(self.buffers):
             finite = finite and bool(np.isfinite(buffer).all())
             self.sink.write(index, tile.r0, tile.c0, buffer)

@@ -12,8 +12,12 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ntksym.errors import InputError
+
+if TYPE_CHECKING:
+    import jax
 
 # Arrays of (tile x tile) entries alive at once inside one layer of a generated kernel: the carried
 # q12 and t12, their successors and the fused temporaries XLA keeps, plus the two returned results.
@@ -53,7 +57,7 @@ def available_memory_bytes() -> int | None:
     return None
 
 
-def device_memory_bytes(device) -> int | None:
+def device_memory_bytes(device: jax.Device | None) -> int | None:
     """Free memory of an accelerator (None on CPU, where host memory is the limit)."""
     if device is None or device.platform == "cpu":
         return None
@@ -62,7 +66,7 @@ def device_memory_bytes(device) -> int | None:
     return None if limit is None else int(limit - stats.get("bytes_in_use", 0))
 
 
-def auto_tile_size(itemsize: int, device=None) -> int:
+def auto_tile_size(itemsize: int, device: jax.Device | None = None) -> int:
     """The largest tile whose working set uses at most MEMORY_FRACTION of the free memory."""
     free = device_memory_bytes(device) or available_memory_bytes() or 2 * 1024**3
     side = math.isqrt(int(free * MEMORY_FRACTION) // (ARRAYS_PER_ENTRY * itemsize))

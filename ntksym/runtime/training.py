@@ -12,14 +12,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.codegen import prelude_network as P
 from ntksym.runtime.empirical import empirical_ntk
 from ntksym.runtime.network import Params
+
+if TYPE_CHECKING:
+    from ntksym.runtime.kernel import CompiledModel
 
 
 @dataclass(frozen=True)
@@ -31,7 +36,7 @@ class TrainResult:
     ft_test: np.ndarray  # ... after training
 
 
-def mse_loss(f, y):
+def mse_loss(f: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.sum((f - y) ** 2) / (2 * y.size)
 
 
@@ -50,7 +55,7 @@ def _descend(layers, x, y, learning_rate, records, phis, parameterization, steps
     return final, jnp.append(values, loss(final))
 
 
-def train(params: Params, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> TrainResult:
+def train(params: Params, x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, *, steps: int, learning_rate: float) -> TrainResult:
     """Full-batch gradient descent for `steps` steps; the NTK drift is measured on x_train."""
     net = params.network
     x_train, y_train, x_test = (jnp.asarray(a) for a in (x_train, y_train, x_test))
@@ -77,18 +82,21 @@ def max_stable_learning_rate(ntk_train: np.ndarray, k: int) -> float:
     return 2.0 * ntk_train.shape[0] * k / lam
 
 
-def infinite_width_mean(model, x_train, y_train, x_test, *, steps: int, learning_rate: float) -> np.ndarray:
+def infinite_width_mean(model: CompiledModel, x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, *, steps: int,
+                        learning_rate: float) -> np.ndarray:
     """The infinite-width NTK mean prediction (n_test, k) after `steps` discrete GD steps (f_0 = 0), Lee et al. 2019."""
-    from ntksym.runtime.dynamics import predict
+    from ntksym.runtime.dynamics import Prediction, predict
 
     result = predict(
         model, x_train, y_train, x_test, t=[steps], kernel="ntk", learning_rate=learning_rate, discrete=True
     )
+    assert isinstance(result, Prediction)  # kernel="ntk": one prediction
     return np.asarray(result.mean)[0]
 
 
 def prediction_gap(
-    result: TrainResult, model, x_train, y_train, x_test, f0_train, *, steps: int, learning_rate: float
+    result: TrainResult, model: CompiledModel, x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, f0_train: ArrayLike,
+    *, steps: int, learning_rate: float
 ) -> float:
     """||f_T(x_test) - f_inf(x_test)||_F / ||f_inf(x_test)||_F, with f_inf the infinite-width prediction
     started from this network's own initial function (linear in Y - f_0(X), so f_0 is added back)."""

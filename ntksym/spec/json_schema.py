@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ntksym.activations import ACTIVATIONS
 from ntksym.layers import LAYERS
 from ntksym.spec.fields import PADDINGS, REQUIRED, Field
@@ -13,7 +15,7 @@ _SHAPE = {"oneOf": [{"type": "integer", "minimum": 1},
 
 
 def _field_schema(spec_field: Field) -> dict:
-    kinds = {
+    kinds: dict[str, dict[str, Any]] = {
         "real": _NUMBER,
         "nonneg": _NUMBER,
         "optional_nonneg": {"oneOf": [*_NUMBER["oneOf"], {"type": "null"}]},
@@ -29,7 +31,7 @@ def _field_schema(spec_field: Field) -> dict:
     }
     out = dict(kinds[spec_field.kind])
     if spec_field.minimum is not None or spec_field.maximum is not None:
-        number = {"type": "number"}
+        number: dict[str, Any] = {"type": "number"}
         if spec_field.minimum is not None:
             number["exclusiveMinimum" if spec_field.exclusive_minimum else "minimum"] = spec_field.minimum
         if spec_field.maximum is not None:

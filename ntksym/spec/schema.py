@@ -6,7 +6,7 @@ A number field holds a float or a `Ref` to a hyperparameter; nothing here is eva
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,11 @@ class Activation:
 
     kind: ClassVar[str] = "activation"  # the YAML key: ntksym.layers.LAYERS[kind]
     name: str  # "relu", ..., or "expr" for {expr: "..."}
-    params: tuple[tuple[str, object], ...] = ()  # for "expr": the spec's hyperparameters (name, value)
+    params: tuple[tuple[str, Any], ...] = ()  # for "expr": the spec's hyperparameters (name, value)
     expr: str | None = None
     path: str = field(default="", compare=False)
 
-    def param(self, key: str):
+    def param(self, key: str) -> Any:
         return dict(self.params)[key]
 
 

@@ -8,6 +8,7 @@ pairs; without a repeat, a run of at least two identical dense + activation pair
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -16,6 +17,9 @@ from ntksym.spec import schema as s
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, Step
 from ntksym.symbolic.values import to_sympy
+
+if TYPE_CHECKING:
+    from ntksym.symbolic.derivation import Derivation
 
 NOT_ANALYSED = (
     "the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
@@ -40,7 +44,7 @@ class Block:
         return self.dense.b_std is not None
 
 
-def find_block(derivation) -> Block:
+def find_block(derivation: Derivation) -> Block:
     """The analysed block of a derivation, or a DerivationError saying why there is none."""
     reasons: list[str] = []
     for step in derivation.steps:
@@ -71,7 +75,7 @@ def _pairs(body: tuple[Step, ...]) -> tuple[list[tuple[EntrywiseStep, EntrywiseS
     if len(body) % 2 or not kinds:
         return [], "its body is not a sequence of dense + activation pairs"
     first = kinds[0]
-    pairs = []
+    pairs: list = []  # of (dense, activation): EntrywiseSteps, by their kinds
     for i in range(0, len(body), 2):
         if kinds[i] != first or kinds[i + 1] == first:
             return [], "its body does not alternate dense and activation layers"
@@ -92,7 +96,7 @@ def _longest_run(steps: tuple[Step, ...]) -> list[tuple[EntrywiseStep, Entrywise
         run: list = []
         i = start
         while i + 1 < len(steps) and _kind(steps[i]) == "dense" and _kind(steps[i + 1]) == "activation":
-            pair = (steps[i], steps[i + 1])
+            pair: tuple = (steps[i], steps[i + 1])  # (dense, activation): EntrywiseSteps, by their kinds
             if run and not _same(pair, run[0]):
                 break
             run.append(pair)

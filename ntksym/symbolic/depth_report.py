@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
 from ntksym.errors import NtksymError
 from ntksym.symbolic.fixed_point_symbolic import C_STAR, Q_STAR, C, Q
 
+if TYPE_CHECKING:
+    from ntksym.symbolic.derivation import Derivation
+    from ntksym.symbolic.fixed_points import FixedPoints
+
 LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
 
 
 @lru_cache(maxsize=32)
-def analyse(d):
+def analyse(d: Derivation) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfChaos, else the reason (str)
     """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason). Cached: text, LaTeX and JSON
     of one derivation share one numeric analysis."""
     from ntksym.symbolic.fixed_points import Analysis
@@ -31,7 +36,7 @@ def analyse(d):
         return None, f"numerical failure in the depth analysis: {type(exc).__name__}: {exc}"
 
 
-def depth_dict(d) -> dict:
+def depth_dict(d: Derivation) -> dict:
     fp, eoc = analyse(d)
     if fp is None:
         return {
@@ -65,7 +70,7 @@ def _q_star(fp) -> str:
     return _num(fp.q_star)
 
 
-def depth_text(d) -> list[str]:
+def depth_text(d: Derivation) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return ["depth analysis: " + eoc]
@@ -98,7 +103,7 @@ def _latex(expr) -> str:
     return sp.latex(expr, symbol_names=LATEX_NAMES)
 
 
-def depth_latex(d) -> list[str]:
+def depth_latex(d: Derivation) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return [rf"&\text{{depth analysis: {_plain(eoc)}}}\\"]

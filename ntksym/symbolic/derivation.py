@@ -8,6 +8,7 @@ costs one derivation.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -18,6 +19,12 @@ from ntksym.symbolic.rules import activation_dual  # noqa: F401 (re-exported)
 from ntksym.symbolic.spatial_plan import spatial_plan
 from ntksym.symbolic.state import symbol_for
 from ntksym.symbolic.steps import Step
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+    from ntksym.symbolic.fixed_points import EdgeOfChaos, FixedPoints
 
 
 @dataclass(frozen=True)
@@ -53,19 +60,19 @@ class Derivation:
     def __str__(self) -> str:
         return self.text()
 
-    def fixed_points(self, **hyperparameter_overrides: float):
+    def fixed_points(self, **hyperparameter_overrides: float) -> FixedPoints:
         """Depth analysis at the spec's values (or overrides): q*, chi_1, c*, chi_c, xi_q, xi_c, phase."""
         from ntksym.symbolic.fixed_points import fixed_points
 
         return fixed_points(self, **hyperparameter_overrides)
 
-    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float):
+    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float) -> EdgeOfChaos:
         """The critical w_std (chi_1 = 1) at b_std (default: the spec's)."""
         from ntksym.symbolic.fixed_points import edge_of_chaos
 
         return edge_of_chaos(self, b_std, **hyperparameter_overrides)
 
-    def critical_curve(self, b_values, **hyperparameter_overrides: float):
+    def critical_curve(self, b_values: ArrayLike, **hyperparameter_overrides: float) -> np.ndarray:
         """The edge of chaos w_std(b_std) for each of b_values (NaN where chi_1 never reaches 1)."""
         from ntksym.symbolic.fixed_points import critical_curve
 
@@ -97,6 +104,7 @@ def _check_widths(spec: s.Spec) -> None:
         for _ in range(passes):
             for layer in layers:
                 if layer.kind == "dense":
+                    assert isinstance(layer, s.Dense)
                     if state["seen_dense"] and not state["known"]:
                         raise DerivationError(
                             f"{layer.path}: the standard parameterization's NTK depends on the fan-in, but the "

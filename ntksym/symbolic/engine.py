@@ -81,9 +81,10 @@ def degree_bound(expr: sp.Expr) -> int | None:
         return 1
     if expr.is_Add or expr.is_Mul:
         parts = [degree_bound(a) for a in expr.args]
-        if None in parts:
+        degrees = [p for p in parts if p is not None]
+        if len(degrees) < len(parts):
             return None
-        return max(parts) if expr.is_Add else sum(parts)
+        return max(degrees) if expr.is_Add else sum(degrees)
     if expr.is_Pow and expr.exp.is_Integer and expr.exp >= 0:
         base = degree_bound(expr.base)
         return None if base is None else base * int(expr.exp)

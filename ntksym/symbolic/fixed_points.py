@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sympy as sp
+from numpy.typing import ArrayLike
 
 from ntksym.errors import DerivationError, InputError, did_you_mean
 from ntksym.symbolic import mean_field as mf
@@ -22,6 +24,9 @@ from ntksym.symbolic.fixed_point_symbolic import Q_STAR, SymbolicForms, symbolic
 from ntksym.symbolic.ntk_depth import NTKDepth, eoc_approach, eoc_symbolic, ntk_depth
 from ntksym.symbolic.numeric_dual import NumericDual
 from ntksym.symbolic.state import q11, symbol_for
+
+if TYPE_CHECKING:
+    from ntksym.symbolic.derivation import Derivation
 
 EDGE_RTOL = 1e-9  # |chi_1 - 1| below this: the edge of chaos
 PHASES = ("ordered", "chaotic", "edge of chaos", "no finite fixed point")
@@ -248,7 +253,7 @@ class Analysis:
         return eoc_approach(self.nd, w2, b2, q)
 
     @np.errstate(over="ignore", invalid="ignore")  # huge w_std / b_std: inf, reported as no fixed point
-    def critical_w(self, b_values) -> tuple[np.ndarray, np.ndarray]:
+    def critical_w(self, b_values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """w_std on the edge of chaos per b_std, and chi_1 there (from the ordered side)."""
         b = np.atleast_1d(np.asarray(b_values, float))
         w2, chi = mf.critical_w2(self.nd, b * b)
@@ -279,29 +284,32 @@ class Analysis:
         return EdgeOfChaos(w, b, chi, symbolic, note)
 
     @np.errstate(over="ignore", invalid="ignore")  # huge w_std / b_std: inf, reported as no fixed point
-    def chi_1_grid(self, w_values, b_values, progress: Callable[[int], None] | None = None):
+    def chi_1_grid(self, w_values: ArrayLike, b_values: ArrayLike,
+                   progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """chi_1 and q* over the grid, shape (len(b_values), len(w_values)); NaN where no finite q*."""
         w2 = np.asarray(w_values, float) ** 2
         chi, q, status = [], [], []
         for b in np.asarray(b_values, float):
             row = mf.chi_1(self.nd, w2, np.full_like(w2, b * b))
-            chi.append(row[0]), q.append(row[1]), status.append(row[2])
+            chi.append(row[0])
+            q.append(row[1])
+            status.append(row[2])
             if progress is not None:
                 progress(1)
         return np.stack(chi), np.stack(q), np.stack(status)
 
 
-def fixed_points(derivation, **overrides: float) -> FixedPoints:
+def fixed_points(derivation: Derivation, **overrides: float) -> FixedPoints:
     return Analysis(derivation, overrides).fixed_points()
 
 
-def edge_of_chaos(derivation, b_std: float | None = None, **overrides: float) -> EdgeOfChaos:
+def edge_of_chaos(derivation: Derivation, b_std: float | None = None, **overrides: float) -> EdgeOfChaos:
     analysis = Analysis(derivation, overrides)
     analysis.check_sweepable()
     return analysis.edge_of_chaos(b_std)
 
 
-def critical_curve(derivation, b_values, **overrides: float) -> np.ndarray:
+def critical_curve(derivation: Derivation, b_values: ArrayLike, **overrides: float) -> np.ndarray:
     """The edge of chaos w_std(b_std) for each b_std (NaN where chi_1 never crosses 1)."""
     analysis = Analysis(derivation, overrides)
     analysis.check_sweepable()

@@ -37,7 +37,7 @@ class AffineGap(sp.Function):
     nargs = 5
 
     @classmethod
-    def eval(cls, q11, q22, g12, a, c):
+    def eval(cls, q11: sp.Expr, q22: sp.Expr, g12: sp.Expr, a: sp.Expr, c: sp.Expr) -> sp.Expr | None:
         if c.is_zero:
             return a * g12
         return None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 Fn = Callable[[np.ndarray], np.ndarray]
 
@@ -71,7 +72,7 @@ def expect_score(f: Fn, q: np.ndarray | float) -> np.ndarray:
     return np.sum(values * W1, axis=-1) / (2 * q)
 
 
-def expect_pair(f: Fn, g: Fn, q11, q12, q22) -> np.ndarray:
+def expect_pair(f: Fn, g: Fn, q11: ArrayLike, q12: ArrayLike, q22: ArrayLike) -> np.ndarray:
     """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over broadcast arrays."""
     q11, q12, q22 = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (q11, q12, q22)))
     r11, r22 = np.sqrt(np.maximum(q11, 0.0)), np.sqrt(np.maximum(q22, 0.0))

@@ -14,6 +14,7 @@ on a geometric grid and refined (`roots.refine`): iteration alone can stall near
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ntksym.symbolic.numeric_dual import NumericDual
 from ntksym.symbolic.roots import first_crossing, refine
@@ -28,7 +29,7 @@ FINITE, ZERO, NONE, MARGINAL = 0, 1, 2, 3
 
 
 @np.errstate(over="ignore", invalid="ignore")  # w_std = 1e300: w^2 is inf, handled as no fixed point
-def solve_q_star(nd: NumericDual, w2, b2) -> tuple[np.ndarray, np.ndarray]:
+def solve_q_star(nd: NumericDual, w2: ArrayLike, b2: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """The stable fixed point q* of the length map, elementwise, and a status code per element.
 
     ZERO: q* = 0 is stable (b = 0, phi(0) = 0); NONE: q grows without bound (no finite fixed point);
@@ -59,7 +60,7 @@ def solve_q_star(nd: NumericDual, w2, b2) -> tuple[np.ndarray, np.ndarray]:
     return q, status
 
 
-def chi_1(nd: NumericDual, w2, b2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def chi_1(nd: NumericDual, w2: ArrayLike, b2: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(chi_1, q*, status) elementwise; chi_1 is NaN where there is no finite fixed point.
     Where every q is fixed (positively homogeneous phi), D does not depend on q: evaluated at q = 1."""
     q, status = solve_q_star(nd, w2, b2)
@@ -69,7 +70,7 @@ def chi_1(nd: NumericDual, w2, b2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chi, q, status
 
 
-def correlation_map(nd: NumericDual, w2: float, b2: float, q: float, c) -> np.ndarray:
+def correlation_map(nd: NumericDual, w2: float, b2: float, q: float, c: ArrayLike) -> np.ndarray:
     """c -> (w^2 C(q*, c) + b^2) / q* at the fixed point's variance."""
     return (w2 * nd.C(q, np.asarray(c, float)) + b2) / q
 
@@ -97,7 +98,7 @@ def depth_scale(chi: float) -> float:
     return 0.0 if a == 0 else float(-1.0 / np.log(a))
 
 
-def critical_w2(nd: NumericDual, b2_values) -> tuple[np.ndarray, np.ndarray]:
+def critical_w2(nd: NumericDual, b2_values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Per b^2: the w^2 with chi_1 = 1 (the edge of chaos), and chi_1 at the root (to tell a true
     crossing from the edge of the region where q* exists). NaN where no crossing in W_GRID."""
     b2 = np.atleast_1d(np.asarray(b2_values, float))

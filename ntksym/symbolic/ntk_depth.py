@@ -50,6 +50,7 @@ class NTKDepth:
 def ntk_depth(phase: str, chi_1: float, chi_c: float, eoc: tuple | None) -> NTKDepth:
     if phase == "ordered":
         rate = chi_1
+        assert rate is not None  # a phase is named only where chi_1 is known
         return NTKDepth(
             "freeze",
             "constant matrix (all entries equal)",
@@ -59,6 +60,7 @@ def ntk_depth(phase: str, chi_1: float, chi_c: float, eoc: tuple | None) -> NTKD
             f"exponential: distance ~ l * {rate:.6g}^l",
         )
     if phase == "chaotic":
+        assert chi_1 is not None and chi_c is not None  # a phase is named only where both are known
         rate = max(abs(chi_c), 1.0) / chi_1
         return NTKDepth(
             "chaos",

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError
 from ntksym.symbolic.state import x
@@ -50,7 +51,8 @@ def as_function(expr: sp.Expr | ArrayFn) -> ArrayFn:
     return sp.lambdify(x, expr, modules=[{"jnp": jnp, "jsp": jsp, "lax": lax}], printer=KernelPrinter())
 
 
-def estimate_error(phi, dphi, q11, q12, q22) -> QuadratureError:
+def estimate_error(phi: sp.Expr | Callable, dphi: sp.Expr | Callable, q11: ArrayLike, q12: ArrayLike,
+                   q22: ArrayLike) -> QuadratureError:
     """Estimated relative error of the generated quadrature for phi at the given (broadcast) q's.
 
     phi, dphi: SymPy expressions in `x` (as in `rules.numerical.FUNCTIONS`) or elementwise jnp functions.

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from ntksym.layers import kind_of
 from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.readable import latex_expression, latex_text, readable
 from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
 from ntksym.symbolic.steps import SpatialStep, Step, iter_spatial
+
+if TYPE_CHECKING:
+    from ntksym.symbolic.derivation import Derivation
 
 
 def _method(dual: Dual | None) -> str:
@@ -17,7 +22,7 @@ def _method(dual: Dual | None) -> str:
     return text + (f"; relative error <= {dual.error:.0e}" if dual.error else "")
 
 
-def derivation_text(d) -> str:
+def derivation_text(d: Derivation) -> str:
     spec = d.spec
     lines = [f"Derivation of `{spec.name}` ({spec.parameterization} parameterization)"]
     if spec.description:
@@ -54,7 +59,7 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
             lines.append(f"{indent}    diagonal: q11' = {step.nngp_diag},  t11' = {step.ntk_diag}")
 
 
-def derivation_latex(d) -> str:
+def derivation_latex(d: Derivation) -> str:
     spec = d.spec
     out = [r"\begin{align*}", rf"&\text{{{latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
@@ -80,7 +85,7 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             out.append(rf"t_{{12}}' &= {latex_expression(step.ntk)} \\")
 
 
-def derivation_dict(d) -> dict:
+def derivation_dict(d: Derivation) -> dict:
     spec = d.spec
     return {
         "name": spec.name,
@@ -100,7 +105,7 @@ def _step_dict(step: Step) -> dict:
                 "body": [_step_dict(child) for child in step.body]}
     if isinstance(step, SpatialStep):
         return spatial_dict(step)
-    out = {"path": step.path, "kind": step.kind, "label": step.label,
+    out: dict[str, Any] = {"path": step.path, "kind": step.kind, "label": step.label,
            "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
            "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}
     if step.dual is not None:

@@ -6,6 +6,8 @@ entrywise layers act on each pixel pair, with q11 = q11(p, p) and q22 = q22(p', 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ntksym.layers import kind_of
 from ntksym.symbolic.steps import SpatialStep
 
@@ -23,7 +25,7 @@ def spatial_text(step: SpatialStep, indent: str) -> list[str]:
 LATEX_INPUT = r"q_{12}(p, p') &= \langle x(p), x'(p') \rangle / C, \quad t_{12} = 0 \\"
 
 
-def spatial_latex(step: SpatialStep, text) -> list[str]:
+def spatial_latex(step: SpatialStep, text: Callable[[str], str]) -> list[str]:
     """`text` escapes plain text (the kinds print expressions with readable.latex_expression)."""
     return [rf"&\text{{{text(step.path)}: {text(step.label)}}}\\", *kind_of(step).latex(step)]
 

@@ -17,7 +17,7 @@ class SafeDiv(sp.Function):
     nargs = 2
 
     @classmethod
-    def eval(cls, a, b):
+    def eval(cls, a: sp.Expr, b: sp.Expr) -> sp.Expr | None:
         if b.is_number:
             return sp.Integer(0) if b.is_zero else a / b
         return None

@@ -19,7 +19,7 @@ from ntksym.errors import DerivationError
 from ntksym.layers import kind_of
 from ntksym.layers.base import output_dims  # noqa: F401 (re-exported)
 from ntksym.spec.schema import Spec
-from ntksym.symbolic.steps import SpatialStep, Step, iter_spatial
+from ntksym.symbolic.steps import EntrywiseStep, SpatialStep, Step, iter_spatial
 
 _AXES = {1: "width", 2: "height and width"}
 
@@ -91,6 +91,7 @@ class _Walker:
         kind = kind_of(step)
         if kind.combinator:
             return kind.walk_shape(step, state, self)
+        assert isinstance(step, (EntrywiseStep, SpatialStep))  # only combinators make the other steps
         if not kind.on_pixels:  # entrywise: dense, activation, layer_norm, dropout
             if kind.has_weights:
                 self.need_fan_in(step.path, state)
@@ -106,6 +107,7 @@ class _Walker:
             raise DerivationError(
                 f"{step.path}: `{step.kind}` needs a spatial state, but an earlier flatten or global pool "
                 "has already made it fully connected; move the layer before it")
+        assert isinstance(step, SpatialStep)  # every kind on pixels makes one
         if step.window:
             self.check_window(step, state.dims)
         kind.check_shape(step, state.dims)

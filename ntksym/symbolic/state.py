@@ -32,7 +32,7 @@ class ClampedSqrt(sp.Function):
     nargs = 1
 
     @classmethod
-    def eval(cls, arg):
+    def eval(cls, arg: sp.Expr) -> sp.Expr | None:
         if arg.is_number:
             return sp.sqrt(sp.Max(arg, 0))
         return None

@@ -9,6 +9,7 @@ spatial state the entrywise steps act pixel pair by pixel pair (docs/architectur
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -93,13 +94,13 @@ class SpatialStep:
 Step = EntrywiseStep | RepeatStep | ResidualStep | BranchesStep | SpatialStep
 
 
-def iter_steps(steps: tuple[Step, ...]):
+def iter_steps(steps: tuple[Step, ...]) -> Iterator[Step]:
     """Every step, depth first, descending into repeats and residual blocks once."""
     for step in steps:
         yield step
         yield from iter_steps(getattr(step, "body", ()))
 
 
-def iter_spatial(steps: tuple[Step, ...]):
+def iter_spatial(steps: tuple[Step, ...]) -> Iterator[SpatialStep]:
     """Every spatial step, in order, descending into repeats and residual blocks once."""
     return (step for step in iter_steps(steps) if isinstance(step, SpatialStep))

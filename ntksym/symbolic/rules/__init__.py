@@ -43,5 +43,6 @@ def activation_dual(act: Activation) -> Dual:
     if act.name == "expr":
         from ntksym.symbolic.engine import expression_dual
 
+        assert act.expr is not None  # the loader sets expr for every `{expr: ...}` activation
         return expression_dual(act.expr, act)
     return ACTIVATION_RULES[act.name](act)

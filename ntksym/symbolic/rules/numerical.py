@@ -9,6 +9,9 @@ phi and phi' come from their entries in ntksym/activations.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
+
 import sympy as sp
 
 from ntksym.activations import ACTIVATIONS
@@ -22,7 +25,7 @@ SOURCE = ("Mehler's Hermite series (Mehler 1866) with a certified Cauchy-Schwarz
 
 # name -> (phi(x), phi'(x)) of the activations without a closed-form dual (ntksym/activations.py)
 FUNCTIONS: dict[str, tuple[sp.Expr, sp.Expr]] = {
-    name: (entry.function(x), entry.derivative(x)) for name, entry in ACTIVATIONS.items() if entry.dual is None
+    name: (entry.function(x), cast(Callable, entry.derivative)(x)) for name, entry in ACTIVATIONS.items() if entry.dual is None
 }
 
 
