@@ -61,6 +61,7 @@ def fit_command(
         after = accuracy(result.spec, x, y, x_test, y_test, result.values, kernel)
         typer.echo(f"test accuracy: {100 * before:.2f} % -> {100 * after:.2f} %")
         doc["test_accuracy"] = {"start": before, "fitted": after}
+    assert result.spec_text is not None  # the spec's text was given
     write_atomic(output, result.spec_text)
     typer.echo(f"wrote {output}")
     if report is not None:

@@ -256,7 +256,7 @@ def path_channels(steps) -> tuple[bool, object]:
                 continue
             if step.merge == "concat":
                 known = [c for _, c in found]
-                return True, (sum(known) if all(c is not None for c in known) else None)
+                return True, (sum(known) if all(c is not None for c in known) else None)  # type: ignore[arg-type]
             return found[step.fan_path]
         if kind.combinator:  # repeat, residual: the block's last weights, if it has any
             weights, channels = path_channels(step.body)

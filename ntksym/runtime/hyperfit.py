@@ -18,6 +18,7 @@ import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -220,7 +221,7 @@ def _fitted_spec(spec: s.Spec, values: dict[str, float], text: str | None) -> tu
 def posterior_mean(spec: s.Spec, x, y, x_test, values: dict[str, float], kernel: str = "nngp") -> np.ndarray:
     """The GP posterior mean at x_test (the NNGP or NTK-GP regression with the relative noise values['noise'])."""
     model = compile_spec(spec, dtype="float64")
-    hp = {k: v for k, v in values.items() if k != "noise"}
+    hp: dict[str, Any] = {k: v for k, v in values.items() if k != "noise"}
     k_train = np.asarray(getattr(model.kernel(x, **hp), kernel))
     k_test = np.asarray(getattr(model.kernel(x_test, x, **hp), kernel))
     a = (k_train + k_train.T) / 2 + values["noise"] * np.mean(np.diag(k_train)) * np.eye(len(k_train))

@@ -105,9 +105,9 @@ class CompiledModel:
         with np.errstate(over="ignore", invalid="ignore"):  # constants cast to float32: an overflow is reported below
             nngp, ntk, finite = evaluate(pair, a, b, self.dtype, tile_size=tile_size, progress=progress, out=out,
                                          devices=devices, floats_per_pair=self.module.FLOATS_PER_PAIR,
-                                         resume=job, process=None if process is None else tuple(process))
+                                         resume=job, process=None if process is None else (process[0], process[1]))
         if finite and nngp is None:  # other processes' tiles are still missing
-            return Kernel(None, None)
+            return Kernel(None, None)  # type: ignore[arg-type]  # documented: None until every tile is done
         if finite and (rows is not None or cols is not None):
             cols = rows if b is None else cols
             assert nngp is not None and ntk is not None  # finite: evaluate returned both

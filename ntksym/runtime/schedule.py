@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ntksym.errors import InputError
-from ntksym.runtime.output import make_sink
+from ntksym.runtime.output import ArraySink, NpyFolderSink, make_sink
 from ntksym.runtime.resumable import ResumableFolderSink, started_tile_sides
 from ntksym.runtime.sharding import local_devices, process_share, run_sharded
 from ntksym.runtime.tiled import (
@@ -65,8 +65,9 @@ def evaluate(
         nngp, ntk = block_kernels(whole, pair(x1, x2))
         return nngp, ntk, bool(np.isfinite(nngp).all() and np.isfinite(ntk).all())
     started = None if resume is None or explicit is not None else started_tile_sides(out)
-    tile_sides = tuple(started) if started else sides(n1, n2, symmetric, limit)
+    tile_sides = (started[0], started[1]) if started else sides(n1, n2, symmetric, limit)
     all_tiles = plan(n1, n2, *tile_sides, symmetric)
+    sink: ResumableFolderSink | ArraySink | NpyFolderSink
     if resume is not None:
         if not isinstance(out, (str, Path)):
             raise InputError("resuming needs a folder for out (where the finished tiles are recorded)")

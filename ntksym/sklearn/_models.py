@@ -93,7 +93,7 @@ def as_inputs(X: np.ndarray, spec: Spec) -> np.ndarray:
     (n, *input_shape) for a spatial one (features in C order, e.g. an image's pixels row by row)."""
     if fully_connected(spec):
         return X
-    shape = tuple(spec.input_shape)
+    shape = tuple(spec.input_shape or ())
     if X.shape[1] != math.prod(shape):
         raise ValueError(f"X has {X.shape[1]} features, but the spec `{spec.name}` takes inputs of shape "
                          f"{list(shape)} = {math.prod(shape)} features (flattened in C order)")

@@ -126,7 +126,8 @@ class _DepthLimitedLoader(yaml.SafeLoader):
 
 def _check_nesting(document: Any, validator: _Validator) -> None:
     """Refuse repeat / residual blocks nested more than MAX_NESTING deep, before any recursion."""
-    stack = [(document, (), -1, None)]  # (node, shown path, nesting level, outermost block's path)
+    # (node, shown path, nesting level, outermost block's path)
+    stack: list[tuple[Any, tuple, int, Any]] = [(document, (), -1, None)]
     while stack:
         node, path, level, outer = stack.pop()
         items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sympy as sp
@@ -103,7 +103,8 @@ def nonfinite_name(v) -> str | None:
 def json_numbers(values: dict) -> dict:
     """`values` with each non-finite float replaced by null (JSON has no inf or nan) and a `nonfinite`
     entry mapping those keys to "inf", "-inf" or "nan" (empty when every number is finite)."""
-    out, nonfinite = {}, {}
+    out: dict[str, Any] = {}
+    nonfinite: dict[str, str] = {}
     for key, v in values.items():
         name = nonfinite_name(v)
         if name is not None:

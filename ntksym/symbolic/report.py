@@ -9,7 +9,7 @@ from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
 from ntksym.symbolic.dual import Dual
 from ntksym.symbolic.readable import latex_expression, latex_text, readable
 from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
-from ntksym.symbolic.steps import SpatialStep, Step, iter_spatial
+from ntksym.symbolic.steps import EntrywiseStep, SpatialStep, Step, iter_spatial
 
 if TYPE_CHECKING:
     from ntksym.symbolic.derivation import Derivation
@@ -52,6 +52,7 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
         elif isinstance(step, SpatialStep):
             lines.extend(spatial_text(step, indent))
         else:
+            assert isinstance(step, EntrywiseStep)
             method = _method(step.dual)
             lines.append(f"{indent}{step.path}: {step.label}" + (f"  [{method}]" if method else ""))
             lines.append(f"{indent}    q12' = {readable(step.nngp)}")
@@ -79,6 +80,7 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
         elif isinstance(step, SpatialStep):
             out.extend(spatial_latex(step, latex_text))
         else:
+            assert isinstance(step, EntrywiseStep)
             method = f" [{step.dual.method}]" if step.dual is not None else ""  # how the dual was obtained
             out.append(rf"&\text{{{latex_text(step.path)}: {latex_text(step.label + method)}}}\\")
             out.append(rf"q_{{12}}' &= {latex_expression(step.nngp)} \\")
@@ -101,10 +103,12 @@ def derivation_dict(d: Derivation) -> dict:
 def _step_dict(step: Step) -> dict:
     kind = kind_of(step)
     if kind.combinator:
+        assert not isinstance(step, (EntrywiseStep, SpatialStep))
         return {"path": step.path, "kind": step.kind, **kind.summary(step),
                 "body": [_step_dict(child) for child in step.body]}
     if isinstance(step, SpatialStep):
         return spatial_dict(step)
+    assert isinstance(step, EntrywiseStep)
     out: dict[str, Any] = {"path": step.path, "kind": step.kind, "label": step.label,
            "nngp": str(readable(step.nngp)), "ntk": str(readable(step.ntk)),
            "nngp_diag": str(step.nngp_diag), "ntk_diag": str(step.ntk_diag)}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import sympy as sp
 
@@ -42,7 +43,7 @@ class SpatialPlan:
 class _State:
     dims: tuple[int, ...] | None  # None: fully connected
     fan_known: bool = True
-    channels: object = None  # the channel count (SymPy) where the spec fixes it, else None
+    channels: Any = None  # the channel count (SymPy) where the spec fixes it, else None
     merged: str = ""  # a concat / prod merge whose output is no single Gaussian process: until a weight layer
 
 
