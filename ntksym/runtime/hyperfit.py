@@ -35,6 +35,7 @@ from ntksym.spec import schema as s
 
 KERNELS = ("nngp", "ntk")
 METHODS = ("bfgs", "adam")
+BFGS_RESTARTS = 5
 NOISE_FLOOR = 1e-10  # a fitted noise stays above it: Cholesky of noiseless kernels on distinct points is fragile
 
 
@@ -134,8 +135,13 @@ def fit(
     names = list(names)
     index = 0 if kernel == "nngp" else 1
 
+    # nonzero values are optimised as sign * exp(theta) (scales: a ReLU stack's kernel goes as w_std^(2 depth),
+    # badly conditioned in w_std itself); a value that starts at 0 is optimised as itself
+    starts = [float(defaults[name]) for name in names]
+    signs = [math.copysign(1.0, v) if v != 0 else 0.0 for v in starts]
+
     def unpack(theta):
-        hp = {name: theta[i] for i, name in enumerate(names)}
+        hp = {name: (signs[i] * jnp.exp(theta[i]) if signs[i] else theta[i]) for i, name in enumerate(names)}
         return hp, (NOISE_FLOOR + jnp.exp(theta[-1]) if fit_noise else noise0)
 
     def plain_objective(theta):
@@ -156,21 +162,30 @@ def fit(
 
     objective.defvjp(forward, backward)
 
-    theta0 = jnp.asarray([defaults[name] for name in names] + ([math.log(noise0)] if fit_noise else []),
-                         jnp.float64)
+    theta0 = jnp.asarray([math.log(abs(v)) if v != 0 else 0.0 for v in starts]
+                         + ([math.log(noise0)] if fit_noise else []), jnp.float64)
     start_value = float(objective(theta0))
     if not math.isfinite(start_value):
         raise InputError("the kernel at the spec's values is not positive definite on x even with the noise; "
                          "give a larger --noise")
     if method == "bfgs":
-        result = jax.scipy.optimize.minimize(objective, theta0, method="BFGS", options={"maxiter": steps})
-        theta = result.x if bool(jnp.isfinite(result.fun)) and float(result.fun) <= start_value else theta0
-        history = (start_value, float(objective(theta)))
+        theta, best, history_list = theta0, start_value, [start_value]
+        for _ in range(BFGS_RESTARTS):  # a line search that stalls on a curved valley: restart from there
+            result = jax.scipy.optimize.minimize(objective, theta, method="BFGS", options={"maxiter": steps})
+            value = float(result.fun)
+            if not math.isfinite(value) or value > best:
+                break
+            improved = best - value
+            theta, best = result.x, value
+            history_list.append(value)
+            if int(result.status) == 0 or improved <= 1e-12 * max(1.0, abs(value)):
+                break
+        history = tuple(history_list)
     else:
         theta, history = _adam(objective, theta0, steps, learning_rate)
     end_value = float(objective(theta))
     for i in range(len(names)):  # a standard deviation's sign does not matter: report it >= 0 where it does not
-        if float(theta[i]) < 0:
+        if not signs[i] and float(theta[i]) < 0:
             flipped = theta.at[i].set(-theta[i])
             if abs(float(objective(flipped)) - end_value) <= 1e-12 * max(1.0, abs(end_value)):
                 theta = flipped
