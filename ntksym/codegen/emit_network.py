@@ -78,6 +78,13 @@ def _layer_functions(records) -> list[str]:
         shape_fn, apply_fn = kind.network_functions
         out += [inspect.getsource(shape_fn).strip(), inspect.getsource(apply_fn).strip(),
                 f"_NET_LAYERS[{key!r}] = ({kind.on_pixels!r}, {shape_fn.__name__}, {apply_fn.__name__})"]
+    for key in sorted(_record_kinds(records)):  # kinds with weights of their own (attention)
+        kind = LAYERS.get(key)
+        if kind is None or not kind.network_weighted:
+            continue
+        shapes_fn, apply_fn = kind.network_weighted
+        out += [inspect.getsource(shapes_fn).strip(), inspect.getsource(apply_fn).strip(),
+                f"_NET_WEIGHTED[{key!r}] = ({kind.on_pixels!r}, {shapes_fn.__name__}, {apply_fn.__name__})"]
     return out
 
 

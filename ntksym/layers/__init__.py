@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from ntksym.layers import (
     activation,
+    attention,
     avg_pool,
     conv,
     dense,
@@ -27,7 +28,7 @@ from ntksym.layers import (
 from ntksym.layers.base import LayerKind
 
 _MODULES = (dense, activation, repeat, residual, layer_norm, conv, avg_pool, global_avg_pool, flatten,
-            sum_pool, global_sum_pool, dropout)
+            sum_pool, global_sum_pool, dropout, attention)
 
 LAYERS: MappingProxyType[str, LayerKind] = MappingProxyType({m.KIND.key: m.KIND for m in _MODULES})
 

@@ -40,6 +40,9 @@ class LayerKind:
     has_weights: ClassVar[bool] = False  # dense, conv: needs its fan-in, sets the next one
     kernel_helpers: ClassVar[str] = ""
     network_functions: ClassVar[tuple[Callable, ...]] = ()
+    # a layer with weights interpreted outside prelude_network.py's dense/conv code (attention):
+    # (shapes_fn(shape, rec, width, stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization))
+    network_weighted: ClassVar[tuple[Callable, ...]] = ()
 
     # -- spec ---------------------------------------------------------------------------------
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:

@@ -34,6 +34,9 @@ from ntksym.symbolic.state import x as X
 P._NET_LAYERS.update(
     {key: (kind.on_pixels, *kind.network_functions) for key, kind in LAYERS.items() if kind.network_functions}
 )
+P._NET_WEIGHTED.update(
+    {key: (kind.on_pixels, *kind.network_weighted) for key, kind in LAYERS.items() if kind.network_weighted}
+)
 
 
 def activation_function(expr: sp.Expr) -> Callable:

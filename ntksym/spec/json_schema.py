@@ -24,6 +24,8 @@ def _field_schema(spec_field: Field) -> dict:
         "real_list": {"type": "array", "items": _NUMBER, "minItems": 1},
         "layers": {"$ref": "#/$defs/layers"},
     }
+    kinds["choice"] = {"enum": list(spec_field.choices)}
+    kinds["bool"] = {"type": "boolean"}
     out = dict(kinds[spec_field.kind])
     if spec_field.minimum is not None or spec_field.maximum is not None:
         number = {"type": "number"}

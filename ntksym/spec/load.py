@@ -434,6 +434,16 @@ class _Validator:
             if text not in PADDINGS:
                 raise self.error(path, f"padding must be one of {', '.join(PADDINGS)}, got {raw!r}.{did_you_mean(text, PADDINGS)}")
             return text
+        if kind == "choice":
+            text = raw.lower() if isinstance(raw, str) else raw
+            if text not in spec_field.choices:
+                raise self.error(path, f"expected one of {', '.join(spec_field.choices)}, got {raw!r}."
+                                 + did_you_mean(str(text), spec_field.choices))
+            return text
+        if kind == "bool":
+            if not isinstance(raw, bool):
+                raise self.error(path, f"expected true or false, got {raw!r}")
+            return raw
         if kind == "shape":
             items = [raw] if not isinstance(raw, list) else raw
             if not 1 <= len(items) <= 2 or not all(_is_int(v) and v >= 1 for v in items):

@@ -99,7 +99,7 @@ class _Walker:
         if kind.has_weights:
             self.need_fan_in(step.path, state)
             return _State(dims, step.width is not None)
-        return _State(dims, state.fan_known)
+        return _State(dims, state.fan_known or getattr(step, "width", None) is not None)  # attention's channels
 
     def check_window(self, step: SpatialStep, dims: tuple[int, ...]) -> None:
         name = "filter" if kind_of(step).has_weights else "window"
