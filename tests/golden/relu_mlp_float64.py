@@ -654,12 +654,16 @@ _NET_SPATIAL_KINDS = ("conv", "avg_pool", "global_avg_pool", "flatten")
 # shape_fn(shape, rec), apply_fn(h, rec)). Generated modules fill it from the functions copied in beside this prelude;
 # ntksym.runtime.network fills it from the registry.
 _NET_LAYERS = {}
+# Kinds with weights defined in their own module (attention): kind -> (on_pixels, shapes_fn(shape, rec, width,
+# stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization)). Their NTK comes from the Jacobian.
+_NET_WEIGHTED = {}
 
 
 def _net_is_spatial(arch):
     """True when some layer needs the inputs' spatial axes (the network then does not flatten them)."""
     return any(
         rec[0] in _NET_SPATIAL_KINDS or _NET_LAYERS.get(rec[0], (False,))[0]
+        or _NET_WEIGHTED.get(rec[0], (False,))[0]
         or (rec[0] in ("repeat", "residual") and _net_is_spatial(rec[2]))
         for rec in arch
     )
@@ -759,6 +763,9 @@ def _net_shapes(arch, shape, width=None, stack=()):
         elif kind in _NET_LAYERS:
             shape = _NET_LAYERS[kind][1](shape, rec)
             tree.append(None)
+        elif kind in _NET_WEIGHTED:
+            layer, shape = _NET_WEIGHTED[kind][1](shape, rec, width, stack)
+            tree.append(layer)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
     return tree, shape
@@ -833,6 +840,9 @@ def _net_layers(params, h, arch, phis, parameterization, probes=None):
             records.append(h)
             h = _net_spatial_layer(p, h, rec, parameterization)
             h = h if probe is None else h + probe
+        elif kind in _NET_WEIGHTED:
+            records.append(())
+            h = _NET_WEIGHTED[kind][2](p, h, rec, parameterization)
         else:
             records.append(())
             h = _net_spatial_layer(p, h, rec, parameterization)
@@ -1005,12 +1015,19 @@ def _net_ntk_by_weight_gradients(p1, g1, p2, g2, c_w, c_b):
 
 def _net_empirical_ntk(params, x1, x2, arch, phis, parameterization):
     """(1/k) sum_o J_o(x1) J_o(x2)^T without materialising the Jacobian; x2=None means x1."""
+    if _net_has_weighted(arch):  # their weights have no layer-factorised term: the Jacobian
+        return _net_jacobian_ntk(params, x1, x2, arch, phis, parameterization)
     a1, g1 = _net_ntk_factors(params, x1, arch, phis, parameterization)
     if x2 is None:
         ntk = _net_ntk_sum(arch, a1, g1, a1, g1, parameterization)
         return (ntk + ntk.T) / 2
     a2, g2 = _net_ntk_factors(params, x2, arch, phis, parameterization)
     return _net_ntk_sum(arch, a1, g1, a2, g2, parameterization)
+
+
+def _net_has_weighted(arch):
+    return any(rec[0] in _NET_WEIGHTED or (rec[0] in ("repeat", "residual") and _net_has_weighted(rec[2]))
+               for rec in arch)
 
 
 def _net_readout_nngp(params, x1, x2, arch, phis, parameterization):
