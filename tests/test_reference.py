@@ -14,6 +14,10 @@ QUADRATURE = {"tanh", "sigmoid", "softplus", "silu"}
 
 def _uses(layers, names) -> bool:
     for layer in layers:
+        if "repeat" in layer:  # {repeat: N, layers: [...]}: two keys
+            if _uses(layer["layers"], names):
+                return True
+            continue
         ((kind, params),) = layer.items()
         if kind == "activation" and params.get("name") in names:
             return True

@@ -14,7 +14,10 @@ generated module), so the finite network is defined once:
   ("flatten",)                                        (n, ..., C) -> (n, P * C)
   ("branches", merge, paths)                          every path (records) from the input; sum, concat, prod
   (kind, ...)                                         a kind defined in its own module (ntksym/layers),
-                                                      e.g. ("sum_pool", window, stride, padding)
+                                                      e.g. ("sum_pool", window, stride, padding) or
+                                                      ("attention", heads, mechanism, linear_scaling,
+                                                      w_q w_k, w_v w_o, b_std|None, channels, key_channels,
+                                                      value_channels)
 
 Spatial states are (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel
 (over the channel axis), as on the analytic side (ntksym/codegen/prelude_spatial.py).

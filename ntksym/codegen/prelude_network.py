@@ -18,9 +18,9 @@ _NET_SPATIAL_KINDS = ("conv", "avg_pool", "global_avg_pool", "flatten")
 # shape_fn(shape, rec), apply_fn(h, rec)). Generated modules fill it from the functions copied in beside this prelude;
 # ntksym.runtime.network fills it from the registry.
 _NET_LAYERS = {}
-# Kinds with weights defined in their own module: kind -> (on_pixels, params_fn(shape, rec, channels, stack)
-# -> (param leaves, output shape), apply_fn(p, h, rec, parameterization)). Their NTK term comes from the
-# generic (Jacobian) empirical NTK.
+# Kinds with weights defined in their own module (attention, conv_transpose, conv_local): kind -> (on_pixels,
+# params_fn(shape, rec, width, stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization)); `width`:
+# the hidden width given to init (None: the spec's). Their NTK term comes from the Jacobian.
 _NET_WEIGHTED = {}
 
 
@@ -133,8 +133,8 @@ def _net_shapes(arch, shape, width=None, stack=()):
         elif kind in _NET_LAYERS:
             shape = _NET_LAYERS[kind][1](shape, rec)
             tree.append(None)
-        elif kind in _NET_WEIGHTED:  # records (kind, w_std, b_std, channels, ...), like conv's
-            layer, shape = _NET_WEIGHTED[kind][1](shape, rec, rec[3] if width is None else int(width), stack)
+        elif kind in _NET_WEIGHTED:
+            layer, shape = _NET_WEIGHTED[kind][1](shape, rec, width, stack)
             tree.append(layer)
         else:
             raise ValueError(f"no finite network for the layer kind {kind!r} yet")
@@ -419,12 +419,19 @@ def _net_ntk_by_weight_gradients(p1, g1, p2, g2, c_w, c_b):
 
 def _net_empirical_ntk(params, x1, x2, arch, phis, parameterization):
     """(1/k) sum_o J_o(x1) J_o(x2)^T without materialising the Jacobian; x2=None means x1."""
+    if _net_has_weighted(arch):  # their weights have no layer-factorised term: the Jacobian
+        return _net_jacobian_ntk(params, x1, x2, arch, phis, parameterization)
     a1, g1 = _net_ntk_factors(params, x1, arch, phis, parameterization)
     if x2 is None:
         ntk = _net_ntk_sum(arch, a1, g1, a1, g1, parameterization)
         return (ntk + ntk.T) / 2
     a2, g2 = _net_ntk_factors(params, x2, arch, phis, parameterization)
     return _net_ntk_sum(arch, a1, g1, a2, g2, parameterization)
+
+
+def _net_has_weighted(arch):
+    return any(rec[0] in _NET_WEIGHTED or (rec[0] in ("repeat", "residual") and _net_has_weighted(rec[2]))
+               for rec in arch)
 
 
 def _net_readout_nngp(params, x1, x2, arch, phis, parameterization):

@@ -13,6 +13,7 @@ from typing import Any
 
 from ntksym.layers import (
     activation,
+    attention,
     avg_pool,
     branches,
     conv,
@@ -31,7 +32,7 @@ from ntksym.layers import (
 from ntksym.layers.base import LayerKind
 
 _MODULES = (dense, activation, repeat, residual, layer_norm, conv, avg_pool, global_avg_pool, flatten,
-            sum_pool, global_sum_pool, dropout, conv_transpose, conv_local, branches)
+            sum_pool, global_sum_pool, dropout, conv_transpose, conv_local, attention, branches)
 
 LAYERS: MappingProxyType[str, LayerKind] = MappingProxyType({m.KIND.key: m.KIND for m in _MODULES})
 LayerKind.registry = LAYERS

@@ -47,7 +47,9 @@ class LayerKind:
     kernel_helpers: ClassVar[str] = ""
     registry: ClassVar[Any] = None  # every kind by key (set by ntksym.layers): combinators look up their children's
     network_functions: ClassVar[tuple[Callable, ...]] = ()
-    network_weights: ClassVar[tuple[Callable, ...]] = ()  # (params_fn, apply_fn) of a kind with weights
+    # (params_fn(shape, rec, width, stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization)) of a
+    # kind with weights interpreted outside prelude_network.py's dense/conv code (attention, conv_transpose, ...)
+    network_weights: ClassVar[tuple[Callable, ...]] = ()
 
     # -- spec ---------------------------------------------------------------------------------
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:

@@ -27,7 +27,8 @@ class ConvLocal(Conv):
     kind: ClassVar[str] = "conv_local"
 
 
-def _net_conv_local_params(shape, rec, channels, stack):
+def _net_conv_local_params(shape, rec, width, stack):
+    channels = rec[3] if width is None else int(width)  # check's width sweeps set every hidden layer's
     _net_check_rank(shape, rec[4], "conv_local")
     patch = shape[-1] * int(np.prod(rec[4]))
     out = _net_out_dims(shape[:-1], rec[4], rec[5], rec[6])

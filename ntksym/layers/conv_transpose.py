@@ -48,7 +48,8 @@ def transpose_dims(dims, window, stride, padding):
                  for n, k, s in zip(dims, window, stride, strict=True))
 
 
-def _net_conv_transpose_params(shape, rec, channels, stack):
+def _net_conv_transpose_params(shape, rec, width, stack):
+    channels = rec[3] if width is None else int(width)  # check's width sweeps set every hidden layer's
     _net_check_rank(shape, rec[4], "conv_transpose")
     fan_in = shape[-1] * int(np.prod(rec[4]))
     layer = {"w": ("param", stack + tuple(rec[4]) + (shape[-1], channels), rec[1] / fan_in**0.5)}

@@ -13,7 +13,7 @@ REQUIRED = object()
 class Field:
     """One field of a layer or activation. `kind` names a checker in `load.py`."""
 
-    kind: str  # real | nonneg | optional_nonneg | count | degree | shape | padding | real_list | layers | paths | choice
+    kind: str  # real | nonneg | optional_nonneg | count | degree | shape | padding | real_list | layers | paths | choice | bool
     default: object = REQUIRED
     help: str = ""
     minimum: float | None = None  # bounds of a number, checked on literals and hyperparameter values
@@ -39,4 +39,5 @@ RESERVED_NAMES = frozenset(
     "Heaviside Max Min Piecewise SPEC_NAME SPEC_SHA256 NTKSYM_VERSION SPEC_DESCRIPTION PARAMETERIZATION "
     "INPUT_SHAPE DTYPE HYPERPARAMETERS FLOATS_PER_PAIR ARCHITECTURE SPATIAL_MODE NamedTuple".split()
 )
-
+# attention's sums over pixel pairs: arguments of its generated `_affine_k` (ntksym/layers/attention.py)
+RESERVED_NAMES = RESERVED_NAMES | {"s_qq", "s_qt"}

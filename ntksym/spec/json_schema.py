@@ -29,6 +29,7 @@ def _field_schema(spec_field: Field) -> dict:
                   "items": {"oneOf": [{"type": "array", "maxItems": 0}, {"$ref": "#/$defs/layers"}]}},
         "choice": {"enum": list(spec_field.choices)},
     }
+    kinds["bool"] = {"type": "boolean"}
     out = dict(kinds[spec_field.kind])
     if spec_field.minimum is not None or spec_field.maximum is not None:
         number: dict[str, Any] = {"type": "number"}

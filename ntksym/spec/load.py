@@ -436,16 +436,21 @@ class _Validator:
                 raise self.error(path, f"expected a non-empty list of layer lists, got {_kind(raw)}; e.g. "
                                  "`paths: [[{dense: {width: 64}}, {activation: relu}], []]` ([] is the identity)")
             return tuple(self.layer_list(p, path + (i,)) if p else () for i, p in enumerate(raw))
-        if kind == "choice":
-            if not isinstance(raw, str) or raw not in spec_field.choices:
-                raise self.error(path, f"expected one of {', '.join(spec_field.choices)}, got {raw!r}."
-                                 + did_you_mean(raw, spec_field.choices))
-            return raw
         if kind == "padding":
             text = str(raw).upper() if isinstance(raw, str) else raw
             if text not in PADDINGS:
                 raise self.error(path, f"padding must be one of {', '.join(PADDINGS)}, got {raw!r}.{did_you_mean(text, PADDINGS)}")
             return text
+        if kind == "choice":
+            text = raw.lower() if isinstance(raw, str) else raw
+            if text not in spec_field.choices:
+                raise self.error(path, f"expected one of {', '.join(spec_field.choices)}, got {raw!r}."
+                                 + did_you_mean(str(text), spec_field.choices))
+            return text
+        if kind == "bool":
+            if not isinstance(raw, bool):
+                raise self.error(path, f"expected true or false, got {raw!r}")
+            return raw
         if kind == "shape":
             items = [raw] if not isinstance(raw, list) else raw
             if not 1 <= len(items) <= 2 or not all(_is_int(v) and v >= 1 for v in items):

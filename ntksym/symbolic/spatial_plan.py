@@ -116,6 +116,9 @@ class _Walker:
         if kind.has_weights:
             self.need_fan_in(step.path, state)
             return _State(dims, step.width is not None, step.width)
+        width = getattr(step, "width", None)  # attention sets the next fan-in without weights of its own
+        if width is not None:
+            return dataclasses.replace(state, dims=dims, fan_known=True, channels=width)
         channels = state.channels
         if step.kind == "flatten" and channels is not None:  # the flattened width: pixels * channels
             channels = channels * math.prod(state.dims)
