@@ -227,7 +227,9 @@ def train(model, x_train, y_train, x_test, t, *, loss: str = "mse", learning_rat
         from ntksym.runtime.empirical import empirical_ntk
         from ntksym.runtime.network import apply, init
 
-        params = init(jax.random.PRNGKey(seed), model.spec, width, hyperparameters=hyperparameters or None)
+        shape = tuple(np.shape(x_train)[1:])
+        params = init(jax.random.PRNGKey(seed), model.spec, width, input_dim=shape[0] if len(shape) == 1 else shape,
+                      hyperparameters=hyperparameters or None)
         dd, td = empirical_ntk(params, x_train), empirical_ntk(params, x_test, x_train)
         f0, g0 = np.asarray(apply(params, jnp.asarray(x_train))), np.asarray(apply(params, jnp.asarray(x_test)))
         y = targets(y_train, loss, len(f0), num_classes)
