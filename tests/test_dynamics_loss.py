@@ -134,3 +134,14 @@ def test_compiled_model_kernels_reproduce_the_references():
                        diag_reg=gp["diag_reg"])
     np.testing.assert_allclose(p.mean[-1], gp["mean"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(p.cov[-1], gp["cov"], rtol=0, atol=1e-6)
+
+
+def test_test_targets_are_checked_and_scored():
+    case = TRAINING[0]
+    args = (case["ntk_dd"], case["ntk_td"], case["labels"], [0, 5])
+    result = train_from_kernels(*args, loss="cross_entropy", discrete=True, y_test=[0, 1, 2, 1])
+    want = -np.log(np.take_along_axis(np.exp(result.test) / np.exp(result.test).sum(-1, keepdims=True),
+                                      np.array([0, 1, 2, 1])[None, :, None], -1)).sum((1, 2)) / 12
+    np.testing.assert_allclose(result.test_loss, want, rtol=1e-12)
+    with pytest.raises(InputError, match="y_test: label 5 is out of range"):
+        train_from_kernels(*args, loss="cross_entropy", discrete=True, y_test=[0, 1, 5, 1])

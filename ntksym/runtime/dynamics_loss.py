@@ -65,29 +65,29 @@ def loss_gradient(loss: str, f, y):
     return (jax.nn.softmax(f, axis=-1) * jnp.sum(y, axis=-1, keepdims=True) - y) / y.size
 
 
-def targets(y, loss: str, n: int, num_classes: int | None = None) -> np.ndarray:
+def targets(y, loss: str, n: int, num_classes: int | None = None, name: str = "y_train") -> np.ndarray:
     """(n, k) float targets; for cross_entropy, class labels (n,) of whole numbers become one-hot rows."""
     array = np.asarray(y)
     if not np.issubdtype(array.dtype, np.number) or not np.all(np.isfinite(array)):
-        raise InputError("y_train: must hold finite numbers (found NaN, infinity or non-numbers)")
+        raise InputError(f"{name}: must hold finite numbers (found NaN, infinity or non-numbers)")
     if array.shape[:1] != (n,) or array.ndim not in (1, 2):
-        raise InputError(f"y_train: expected shape ({n},) or ({n}, outputs) to match {n} inputs, got {array.shape}")
+        raise InputError(f"{name}: expected shape ({n},) or ({n}, outputs) to match {n} inputs, got {array.shape}")
     if loss == "cross_entropy" and array.ndim == 1:
         if np.any(array != np.round(array)) or np.any(array < 0):
-            raise InputError("y_train: cross_entropy labels of shape (n,) must be class indices 0, 1, ...; "
+            raise InputError(f"{name}: cross_entropy labels of shape (n,) must be class indices 0, 1, ...; "
                              "or give one-hot targets of shape (n, classes)")
         k = int(array.max()) + 1 if num_classes is None else int(num_classes)
         if np.any(array >= k):
-            raise InputError(f"y_train: label {int(array.max())} is out of range for num_classes={k}")
+            raise InputError(f"{name}: label {int(array.max())} is out of range for num_classes={k}")
         array = np.eye(max(k, 2))[array.astype(int)]
     if array.ndim == 1:
         array = array[:, None]
     if loss == "cross_entropy":
         if array.shape[1] < 2:
-            raise InputError("y_train: cross_entropy needs at least 2 outputs (classes); the softmax of one "
+            raise InputError(f"{name}: cross_entropy needs at least 2 outputs (classes); the softmax of one "
                              "output is constant")
         if np.any(array < 0):
-            raise InputError("y_train: cross_entropy targets must be >= 0 (one-hot rows or probabilities)")
+            raise InputError(f"{name}: cross_entropy targets must be >= 0 (one-hot rows or probabilities)")
     return np.asarray(array, np.float64)
 
 
@@ -196,7 +196,7 @@ def train_from_kernels(k_train_train, k_test_train, y_train, t, *, loss: str = "
         train, test = _ode(loss, dd, td, yj, f0, g0, times, learning_rate, momentum, rtol, atol)
     yt = None
     if y_test is not None and m:
-        yt = targets(y_test, loss, m, k if (loss == "cross_entropy" and np.ndim(y_test) == 1) else None)
+        yt = targets(y_test, loss, m, k if (loss == "cross_entropy" and np.ndim(y_test) == 1) else None, "y_test")
         if yt.shape[1] != k:
             raise InputError(f"y_test has {yt.shape[1]} outputs but y_train has {k}; they must agree")
     train_loss = np.asarray(loss_value(loss, train, yj))
