@@ -145,3 +145,16 @@ def test_test_targets_are_checked_and_scored():
     np.testing.assert_allclose(result.test_loss, want, rtol=1e-12)
     with pytest.raises(InputError, match="y_test: label 5 is out of range"):
         train_from_kernels(*args, loss="cross_entropy", discrete=True, y_test=[0, 1, 5, 1])
+
+
+def test_small_step_momentum_descent_approaches_the_momentum_ode():
+    """Steps s of heavy-ball descent ~ the ODE at t = s (time sqrt(eta) s) when (1 - mu)/sqrt(eta) is fixed."""
+    case = TRAINING[0]
+    eta = 1e-4
+    mu = 1 - 0.5 * np.sqrt(eta)
+    args = (case["ntk_dd"], case["ntk_td"], case["y_train"], [500, 2000, 8000])
+    steps = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta, momentum=mu, discrete=True)
+    flow = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta, momentum=mu)
+    plain = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta)
+    assert np.abs(steps.test - flow.test).max() < 5e-3
+    assert np.abs(plain.test - flow.test).max() > 0.1
