@@ -152,7 +152,7 @@ def test_small_step_momentum_descent_approaches_the_momentum_ode():
     case = TRAINING[0]
     eta = 1e-4
     mu = 1 - 0.5 * np.sqrt(eta)
-    args = (case["ntk_dd"], case["ntk_td"], case["y_train"], [500, 2000, 8000])
+    args = (case["ntk_dd"], case["ntk_td"], case["y_train"], [500, 2000, 4000])
     steps = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta, momentum=mu, discrete=True)
     flow = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta, momentum=mu)
     plain = train_from_kernels(*args, loss="cross_entropy", learning_rate=eta)
