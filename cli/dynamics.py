@@ -45,8 +45,14 @@ def _array(data: dict[str, np.ndarray], key: str, what: str, path: Path) -> np.n
 
 
 AbsoluteOpt = Annotated[bool, typer.Option("--diag-reg-absolute", help="--diag-reg in absolute units.")]
-KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers), nngp (readout only) or both "
-                                                         "(the two from one kernel evaluation; keys ntk_*, nngp_*).")]
+KernelOpt = Annotated[str, typer.Option("--kernel", help="ntk (train all layers), nngp (readout only), both "
+                                                         "(the two from one kernel evaluation; keys ntk_*, nngp_*) "
+                                                         "or ntkgp (the NTK-GP posterior, --t inf only).")]
+LossOpt = Annotated[str, typer.Option("--loss", help="mse, or cross_entropy (softmax over the outputs; y one-hot "
+                                                     "(n, classes) or labels (n,)).")]
+MomentumOpt = Annotated[float | None, typer.Option("--momentum", help="Heavy-ball momentum in [0, 1).")]
+NtkOpt = Annotated[str, typer.Option("--ntk", help="With --loss/--momentum: infinite (the spec's NTK) or empirical "
+                                                   "(one finite network's NTK, its linearised training).")]
 NoCovOpt = Annotated[bool, typer.Option("--no-cov", help="Means and losses only: skip the test-test kernel and "
                                                          "the covariance.")]
 DiagRegOpt = Annotated[float, typer.Option("--diag-reg", help="Added to the train kernel's diagonal, times "
@@ -67,6 +73,11 @@ def dynamics(
     no_cov: NoCovOpt = False,
     x64: X64Opt = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Also write the loss curves as a PNG.")] = None,
+    loss: LossOpt = "mse",
+    momentum: MomentumOpt = None,
+    ntk: NtkOpt = "infinite",
+    width: Annotated[int | None, typer.Option("--width", help="Hidden width of the --ntk empirical network.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Weight seed of the --ntk empirical network.")] = 0,
 ) -> None:
     """Mean and covariance of the infinite ensemble trained by gradient descent (Lee et al. 2019).
 
@@ -74,12 +85,16 @@ def dynamics(
 
     --kernel both writes t and, for each kernel, ntk_mean, ntk_cov, ntk_train_loss, ntk_test_loss,
     ntk_max_learning_rate (and nngp_*); --no-cov leaves out the covariance.
+
+    --loss cross_entropy and/or --momentum M (or --ntk empirical) train the outputs in function space
+    (no covariance; --t finite): writes t, train_mean (T, n, k), mean (T, m, k), train_loss, test_loss.
     """
     check_output(output, ".npz")
     if plot is not None:
         check_output(plot, ".png", "--plot")
-    if kernel not in ("ntk", "nngp", "both"):
-        raise InputError(f"--kernel must be ntk, nngp or both, got {kernel!r}")
+    if kernel not in ("ntk", "nngp", "both", "ntkgp"):
+        raise InputError(f"--kernel must be ntk, nngp, both or ntkgp, got {kernel!r}")
+    general = _check_general(loss, momentum, ntk, width, kernel, diag_reg, plot)
     if not (math.isfinite(learning_rate) and learning_rate > 0):
         raise InputError(f"--learning-rate must be a positive finite number, got {learning_rate:g}")
     if not (math.isfinite(diag_reg) and diag_reg >= 0):
@@ -109,6 +124,10 @@ def dynamics(
         raise InputError(f"--train x and --test x have different example shapes {x_train.shape[1:]} and "
                          f"{x_test.shape[1:]}; they must match")
     model = ntksym.compile(loaded, dtype=dtype_of(x64))
+    if general:
+        _train_general(model, x_train, y_train, x_test, y_test, times, output, loss=loss, momentum=momentum,
+                       ntk=ntk, width=width, seed=seed, learning_rate=learning_rate, steps=steps)
+        return
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
         result = predict(model, x_train, y_train, x_test, times, kernel=kernel, learning_rate=learning_rate,
@@ -155,3 +174,54 @@ def _arrays(result, prefix: str) -> dict[str, np.ndarray]:
     arrays = {"mean": result.mean, "cov": result.cov, "train_loss": result.train_loss,
               "test_loss": result.test_loss, "max_learning_rate": np.asarray(result.max_learning_rate)}
     return {prefix + key: value for key, value in arrays.items() if value is not None}
+
+
+def _check_general(loss, momentum, ntk, width, kernel, diag_reg, plot) -> bool:
+    """True when the run needs the general trainer (--loss other than mse, --momentum, --ntk empirical)."""
+    from ntksym.runtime.dynamics_loss import LOSSES, NTK_SOURCES
+
+    if loss not in LOSSES:
+        raise InputError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if ntk not in NTK_SOURCES:
+        raise InputError(f"--ntk must be infinite or empirical, got {ntk!r}")
+    if momentum is not None and not (0 <= momentum < 1):
+        raise InputError(f"--momentum must be in [0, 1), got {momentum:g}")
+    if width is not None and (ntk != "empirical" or width < 1):
+        raise InputError("--width sets the hidden width of the --ntk empirical network; give --ntk empirical "
+                         "and a width >= 1")
+    general = loss != "mse" or momentum is not None or ntk == "empirical"
+    if not general:
+        return False
+    what = f"--loss {loss}" if loss != "mse" else ("--momentum" if momentum is not None else "--ntk empirical")
+    if kernel != "ntk":
+        raise InputError(f"{what} trains with the NTK: drop --kernel {kernel} (--kernel needs --loss mse "
+                         "without --momentum)")
+    if diag_reg != 0:
+        raise InputError(f"--diag-reg applies to --loss mse without --momentum; drop it with {what}")
+    if plot is not None:
+        raise InputError(f"--plot draws the MSE ensemble's loss curves; drop it with {what}")
+    return True
+
+
+def _train_general(model, x_train, y_train, x_test, y_test, times, output, **options) -> None:
+    from ntksym.runtime.dynamics_loss import train
+
+    steps = options.pop("steps")
+    if np.any(np.isinf(times)):
+        raise InputError("--t: inf needs --loss mse without --momentum (cross-entropy has no finite limit); "
+                         "give finite times")
+    result = train(model, x_train, y_train, x_test, times, discrete=steps, y_test=y_test, **options)
+    if not (np.isfinite(result.train).all() and np.isfinite(result.test).all()):
+        raise NumericalError(f"the outputs overflowed at --learning-rate {options['learning_rate']:g}; "
+                             "use a smaller --learning-rate")
+    arrays = {"t": times, "mean": result.test, "train_mean": result.train, "train_loss": result.train_loss}
+    if result.test_loss is not None:
+        arrays["test_loss"] = result.test_loss
+    save_npz(output, **arrays)
+    typer.echo(f"wrote {output}: mean {result.test.shape}, train_mean {result.train.shape} at {len(times)} "
+               f"{'steps' if steps else 'times'} (loss {result.loss}, momentum {result.momentum}, "
+               f"{options['ntk']} NTK)")
+    last = f"train loss {result.train_loss[-1]:.4g}"
+    if result.test_loss is not None:
+        last += f"; test loss {result.test_loss[-1]:.4g}"
+    typer.echo(f"at t = {times[-1]:g}: {last}")

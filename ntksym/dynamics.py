@@ -17,6 +17,8 @@ from ntksym.runtime.dynamics import (
     predict,
     predict_from_kernels,
 )
+from ntksym.runtime.dynamics_loss import LOSSES, Trajectory, train, train_from_kernels
 
-__all__ = ["KERNELS", "Prediction", "Predictions", "divergence_message", "max_learning_rate", "predict",
+__all__ = ["KERNELS", "LOSSES", "Prediction", "Trajectory", "train", "train_from_kernels", "Predictions",
+           "divergence_message", "max_learning_rate", "predict",
            "predict_from_kernels"]

@@ -188,7 +188,7 @@ CASES: list[tuple[str, str, str]] = [
     ("--t not a number", DYN.replace("0,1", "0,soon"), "--t: 'soon' is not a number"),
     ("--t NaN", DYN.replace("0,1", "nan"), "--t: 'nan' is not a time >= 0"),
     ("--t fractional steps", DYN.replace("0,1", "0,0.5") + " --steps", "times count steps and must be whole numbers"),
-    ("--kernel unknown", DYN + " --kernel gp", "--kernel must be ntk, nngp or both, got 'gp'"),
+    ("--kernel unknown", DYN + " --kernel gp", "--kernel must be ntk, nngp, both or ntkgp, got 'gp'"),
     ("--learning-rate <= 0", DYN + " --learning-rate 0", "--learning-rate must be a positive finite number, got 0"),
     ("--learning-rate NaN", CHK + " --learning-rate nan", "--learning-rate must be a positive finite number, got nan"),
     ("--diag-reg negative", DYN + " --diag-reg -1", "--diag-reg must be a finite number >= 0, got -1"),

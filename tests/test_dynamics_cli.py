@@ -73,7 +73,7 @@ def test_predictions_that_overflow_are_an_error_not_a_file_of_infinities(files):
      ({"test": {"x": np.ones((3, 5))}}, {}, "different example shapes"),
      ({}, {"t": "0,soon"}, "--t: 'soon' is not a number"),
      ({}, {"t": "0,-1"}, "--t: '-1' is not a time >= 0"),
-     ({}, {"kernel": "gp"}, "--kernel must be ntk, nngp or both"),
+     ({}, {"kernel": "gp"}, "--kernel must be ntk, nngp, both or ntkgp"),
      ({}, {"steps": "0,0.5"}, "must be whole numbers")],
 )
 def test_bad_inputs_exit_2_with_one_line(files, setup, extra, message):
@@ -126,7 +126,7 @@ def test_kernel_both_with_no_cov_leaves_out_both_covariances(files):
         assert out["ntk_mean"].shape == out["nngp_mean"].shape == (1, 3, 1)
 
 
-@pytest.mark.parametrize(("extra", "message"), [(["--kernel", "Both"], "--kernel must be ntk, nngp or both, got 'Both'"),
+@pytest.mark.parametrize(("extra", "message"), [(["--kernel", "Both"], "--kernel must be ntk, nngp, both or ntkgp, got 'Both'"),
                                                 (["--no-cov=yes"], "--no-cov")])
 def test_bad_new_options_exit_2_with_one_line(files, extra, message):
     result = _invoke(files, *extra)
@@ -134,3 +134,56 @@ def test_bad_new_options_exit_2_with_one_line(files, extra, message):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], lines
     assert not (files / "pred.npz").exists()
+
+
+CE_SPEC = SPEC.replace("  - dense: {w_std: 1.0}\n", "  - dense: {width: 3, w_std: 1.0}\n")
+
+
+@pytest.fixture
+def ce_files(files):
+    rng = np.random.default_rng(5)
+    (files / "spec.yaml").write_text(CE_SPEC)
+    np.savez(files / "labels.npz", x=rng.normal(size=(8, 4)), y=rng.integers(0, 3, size=8))
+    np.savez(files / "labels_test.npz", x=rng.normal(size=(3, 4)), y=rng.integers(0, 3, size=3))
+    return files
+
+
+def test_cross_entropy_with_momentum_matches_training_with_the_independent_ntk(ce_files):
+    from ntksym.dynamics import train_from_kernels
+
+    result = _invoke(ce_files, "--loss", "cross_entropy", "--momentum", "0.9", "--learning-rate", "0.5",
+                     train="labels.npz", test="labels_test.npz", t="0,1,10")
+    assert result.exit_code == 0, result.output
+    with np.load(ce_files / "labels.npz") as train, np.load(ce_files / "labels_test.npz") as test:
+        x, y, xt = train["x"], train["y"], test["x"]
+    ntk_dd = kernels(CE_SPEC, x)[1]
+    ntk_td = kernels(CE_SPEC, xt, x)[1]
+    want = train_from_kernels(ntk_dd, ntk_td, y, [0, 1, 10], loss="cross_entropy", momentum=0.9, learning_rate=0.5)
+    with np.load(ce_files / "pred.npz") as out:
+        assert out["mean"].shape == (3, 3, 3) and out["train_mean"].shape == (3, 8, 3)
+        np.testing.assert_allclose(out["mean"], want.test, rtol=0, atol=1e-9)
+        assert out["train_loss"][-1] < out["train_loss"][0] and "test_loss" in out
+
+
+@pytest.mark.parametrize(("extra", "t", "message"), [
+    (("--loss", "hinge"), "1", "--loss must be one of mse, cross_entropy"),
+    (("--loss", "cross_entropy"), "1,inf", "--t: inf needs --loss mse without --momentum"),
+    (("--momentum", "1.5"), "1", r"--momentum must be in \[0, 1\)"),
+    (("--loss", "cross_entropy", "--kernel", "nngp"), "1", "trains with the NTK: drop --kernel nngp"),
+    (("--momentum", "0.5", "--diag-reg", "0.1"), "1", "--diag-reg applies to --loss mse"),
+    (("--width", "8"), "1", "--width sets the hidden width of the --ntk empirical network"),
+    (("--kernel", "ntkgp"), "1,inf", "t = inf only"),
+    (("--ntk", "finite"), "1", "--ntk must be infinite or empirical"),
+])
+def test_bad_loss_and_momentum_combinations_exit_2_with_one_line(ce_files, extra, t, message):
+    result = _invoke(ce_files, *extra, train="labels.npz", test="labels_test.npz", t=t)
+    assert result.exit_code == 2, result.output
+    assert re.search(message, result.output), result.output
+
+
+def test_ntkgp_kernel_writes_the_posterior(files):
+    result = _invoke(files, "--kernel", "ntkgp", "--diag-reg", "1e-4", t="inf")
+    assert result.exit_code == 0, result.output
+    with np.load(files / "pred.npz") as out:
+        assert out["mean"].shape == (1, 3, 1) and out["cov"].shape == (1, 3, 3)
+        assert np.all(np.linalg.eigvalsh(out["cov"][0]) > -1e-10)

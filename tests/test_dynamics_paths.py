@@ -212,7 +212,7 @@ def test_predict_from_kernels_is_public():
 
 @pytest.mark.parametrize(
     ("options", "message"),
-    [({"kernel": "all"}, "kernel must be one of ntk, nngp, both, got 'all'"),
+    [({"kernel": "all"}, "kernel must be one of ntk, nngp, both, ntkgp, got 'all'"),
      ({"cov": "no"}, "cov must be True or False, got 'no'"),
      ({"compute_cov": 0}, "compute_cov must be True or False, got 0")],
 )

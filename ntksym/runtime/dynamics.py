@@ -21,7 +21,7 @@ from ntksym.codegen.prelude_dynamics import _dyn_core, _dyn_max_rate
 from ntksym.errors import InputError
 from ntksym.runtime.kernel import CompiledModel
 
-KERNELS = ("ntk", "nngp", "both")
+KERNELS = ("ntk", "nngp", "both", "ntkgp")
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,8 @@ def _nngp_blocks(kernel, theta_dd, theta_td, nngp_train_train, nngp_test_train, 
     if kernel == "nngp":
         k_dd, k_td = theta_dd, theta_td
         k_tt = nngp_test_test if nngp_test_test is not None else k_test_test
+    elif kernel == "ntkgp":
+        k_dd, k_td, k_tt = theta_dd, theta_td, k_test_test
     else:
         k_dd, k_td, k_tt = nngp_train_train, nngp_test_train, nngp_test_test
     if kernel == "both" and (k_dd is None or k_td is None):
@@ -160,7 +162,7 @@ def _solve(kernel: str, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, *, l
     mean, train, cov, max_rate = _dyn_core(
         as_jax(theta_dd), as_jax(theta_td), as_jax(k_dd) if with_cov else None, as_jax(k_td) if with_cov else None,
         as_jax(k_tt), as_jax(y), jnp.asarray(times, dtype), jnp.asarray(learning_rate, dtype),
-        jnp.asarray(diag_reg, dtype), absolute=bool(diag_reg_absolute), nngp=kernel == "nngp",
+        jnp.asarray(diag_reg, dtype), absolute=bool(diag_reg_absolute), nngp=kernel in ("nngp", "ntkgp"),
         discrete=bool(discrete), with_cov=with_cov, all_infinite=bool(np.all(np.isinf(times))))
     max_rate = float(max_rate)
     if discrete and learning_rate >= max_rate:
@@ -178,6 +180,11 @@ def predict_from_kernels(k_train_train: ArrayLike, k_test_train: ArrayLike, y_tr
                          diag_reg_absolute: bool = False, y_test: ArrayLike | None = None,
                          k_test_test: ArrayLike | None = None, cov: bool = True) -> Prediction | Predictions:
     """Dynamics from kernel matrices; `k_*` is the kernel that trains (the NTK, or the NNGP if kernel="nngp").
+
+    kernel="ntkgp" (t = inf only): the posterior of the GP whose prior covariance is the NTK (He et al.
+    2020, "Bayesian deep ensembles via the neural tangent kernel"; neural-tangents' get="ntkgp"): `k_*`
+    are the NTK blocks and k_test_test the test-test NTK; mean = the NTK ensemble's mean at t = inf,
+    cov = Theta(x, x) - Theta(x, X) Theta(X, X)^-1 Theta(X, x) (diag_reg as observation noise).
 
     The covariance needs the NNGP blocks: for kernel="ntk" all of nngp_train_train, nngp_test_train and
     nngp_test_test; for kernel="nngp" the test-test NNGP (nngp_test_test, or its alias k_test_test).
@@ -201,6 +208,9 @@ def predict_from_kernels(k_train_train: ArrayLike, k_test_train: ArrayLike, y_tr
     m = theta_td.shape[0]
     y = _targets(y_train, "y_train", n)
     times = _times(t, discrete)
+    if kernel == "ntkgp" and not np.all(np.isinf(times)):
+        raise InputError('kernel="ntkgp" is the NTK-GP posterior at t = inf only; give t=[np.inf] '
+                         '(finite times: kernel="ntk" or "nngp")')
     k_dd, k_td, k_tt = _nngp_blocks(kernel, theta_dd, theta_td, nngp_train_train, nngp_test_train,
                                     nngp_test_test, k_test_test, n, m, with_cov)
     yt = None if y_test is None else _targets(y_test, "y_test", m)
@@ -223,7 +233,8 @@ def predict(model: CompiledModel, x_train: ArrayLike, y_train: ArrayLike, x_test
     t: times (np.inf allowed) of gradient flow at `learning_rate`, or with discrete=True the numbers of
     gradient-descent steps. kernel="ntk": all layers train; kernel="nngp": only the readout trains and
     t = inf is the exact GP posterior; kernel="both": the two, from one evaluation of the kernel blocks,
-    as `Predictions(nngp=..., ntk=...)`. cov=False (alias: compute_cov) skips the test-test kernel and
+    as `Predictions(nngp=..., ntk=...)`; kernel="ntkgp" (t = inf): the NTK-GP posterior (He et al. 2020).
+    cov=False (alias: compute_cov) skips the test-test kernel and
     the covariance. Example:
 
         model = ntksym.compile(ntksym.load_spec("specs/relu_mlp.yaml"), dtype="float64")
@@ -242,4 +253,5 @@ def predict(model: CompiledModel, x_train: ArrayLike, y_train: ArrayLike, x_test
     return predict_from_kernels(
         trains(train), trains(cross), y, t, nngp_train_train=train.nngp, nngp_test_train=cross.nngp,
         nngp_test_test=None if test is None else test.nngp, kernel=kernel, learning_rate=learning_rate,
+        k_test_test=None if test is None or kernel != "ntkgp" else test.ntk,
         discrete=discrete, diag_reg=diag_reg, diag_reg_absolute=diag_reg_absolute, y_test=y_test, cov=with_cov)
