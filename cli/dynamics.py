@@ -211,6 +211,7 @@ def _train_general(model, x_train, y_train, x_test, y_test, times, output, **opt
         raise InputError("--t: inf needs --loss mse without --momentum (cross-entropy has no finite limit); "
                          "give finite times")
     result = train(model, x_train, y_train, x_test, times, discrete=steps, y_test=y_test, **options)
+    assert result.test is not None  # x_test was given
     if not (np.isfinite(result.train).all() and np.isfinite(result.test).all()):
         raise NumericalError(f"the outputs overflowed at --learning-rate {options['learning_rate']:g}; "
                              "use a smaller --learning-rate")

@@ -18,6 +18,7 @@ parameters this is exactly parameter-space (momentum) descent, as in jax.example
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -222,13 +223,15 @@ def train(model, x_train, y_train, x_test, t, *, loss: str = "mse", learning_rat
     if ntk == "infinite":
         dd = model.kernel(x_train, None, **hyperparameters).ntk
         td = model.kernel(x_test, x_train, **hyperparameters).ntk
-        f0 = g0 = 0.0
+        f0: Any = 0.0
+        g0: Any = 0.0
     else:
         from ntksym.runtime.empirical import empirical_ntk
         from ntksym.runtime.network import apply, init
 
         shape = tuple(np.shape(x_train)[1:])
-        params = init(jax.random.PRNGKey(seed), model.spec, width, input_dim=shape[0] if len(shape) == 1 else shape,
+        params = init(jax.random.PRNGKey(seed), model.spec, width,
+                      input_dim=shape[0] if len(shape) == 1 else int(np.prod(shape)),
                       hyperparameters=hyperparameters or None)
         dd, td = empirical_ntk(params, x_train), empirical_ntk(params, x_test, x_train)
         f0, g0 = np.asarray(apply(params, jnp.asarray(x_train))), np.asarray(apply(params, jnp.asarray(x_test)))
