@@ -235,6 +235,31 @@ class Kernels:
             self.nngp, self.ntk = nngp, ntk
             self.fan_in = next((o[2] for o in outs if o[2] is not None), None)
 
+    def _attention(self, p, hp):
+        """Global self-attention with 1/n logit scaling (Hron et al. 2020): each input attends with the fixed
+        weights A_x = mech(w_q w_k Sigma(x, x; p, p')) (softmax over p'); Sigma' = (w_v w_o)^2 A_x Sigma A_x'^T
+        + b^2, Theta' = (w_v w_o)^2 A_x (Theta + 2 Sigma) A_x'^T + b^2 (value and output weights)."""
+        assert p.get("linear_scaling", True), "the reference has the 1/n scaling only"
+        n, s = self.nngp.shape[0], self.spatial
+        pixels = int(np.prod(self.nngp.shape[2 : 2 + s]))
+        shape = self.nngp.shape
+        sigma = self.nngp.reshape(n, n, pixels, pixels)
+        theta = self.ntk.reshape(n, n, pixels, pixels)
+        logits = p.get("w_query_std", 1.0) * p.get("w_key_std", 1.0) * sigma[np.arange(n), np.arange(n)]
+        mechanism = p.get("mechanism", "softmax")
+        if mechanism == "softmax":
+            weights = np.exp(logits - logits.max(-1, keepdims=True))
+            weights /= weights.sum(-1, keepdims=True)
+        else:
+            weights = {"identity": logits, "relu": np.maximum(logits, 0.0), "abs": np.abs(logits)}[mechanism]
+        scale = (p.get("w_value_std", 1.0) * p.get("w_out_std", 1.0)) ** 2
+        bias = 0.0 if p.get("b_std") is None else p["b_std"] ** 2
+        mix = lambda k: np.einsum("apq,abqr,bsr->abps", weights, k, weights)  # noqa: E731
+        new = scale * mix(sigma) + bias
+        self.ntk = (scale * mix(theta + 2 * sigma) + bias).reshape(shape)
+        self.nngp = new.reshape(shape)
+        self.fan_in = p.get("channels", self.fan_in)
+
     def _layer_norm(self, p, hp):
         d = self.diagonal()
         n, s = d.shape[0], self.spatial
