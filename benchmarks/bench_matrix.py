@@ -124,6 +124,14 @@ NT_GENERATOR = ("[stax.ConvTranspose(128, (4, 4), (2, 2), 'SAME', W_std=2**0.5, 
                 "stax.ConvTranspose(64, (4, 4), (2, 2), 'SAME', W_std=2**0.5, b_std=0.0), stax.Relu(), "
                 "stax.Conv(3, (3, 3), padding='SAME', W_std=1.0, b_std=0.0), stax.Erf(), "
                 "stax.Flatten(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
+TRANSFORMER = (HERE.parent / "specs" / "transformer_block.yaml").read_text()
+_NT_BLOCK = ("[stax.FanOut(2), stax.parallel(stax.Identity(), stax.GlobalSelfAttention(128, 128, 128, 4, True, "
+             "W_key_std=1.0, W_value_std=1.0, W_query_std=1.0, W_out_std=1.0, b_std=0.1, "
+             "attention_mechanism='SOFTMAX')), stax.FanInSum(), stax.LayerNorm(axis=-1), stax.FanOut(2), "
+             "stax.parallel(stax.Identity(), stax.serial(stax.Dense(256, W_std=1.0, b_std=0.1), stax.Relu(), "
+             "stax.Dense(128, W_std=1.0, b_std=0.0))), stax.FanInSum(), stax.LayerNorm(axis=-1)]")
+NT_TRANSFORMER = (f"[stax.Dense(128, W_std=1.2, b_std=0.1)] + {_NT_BLOCK} * 2 "
+                  "+ [stax.GlobalAvgPool(), stax.Dense(1, W_std=1.0, b_std=0.0)]")
 TANH_W, TANH_B = 1.3266499161421599, 0.22360679774997896  # sigma_w^2 = 1.76, sigma_b^2 = 0.05
 
 
@@ -146,6 +154,8 @@ def workloads(quick: bool) -> list[Workload]:
                  "float64", "ntksym64"),
         Workload(f"CNN + global_avg_pool, {n_cnn} digits 8x8, float64", CNN_GAP, NT_CNN_GAP, f"digits:{n_cnn}",
                  "float64", "ntksym64"),
+        Workload(f"transformer block (2 x attention + MLP), {128 if quick else 512} sequences 16 x 8, float32",
+                 TRANSFORMER, NT_TRANSFORMER, f"normal:{128 if quick else 512}:16:8", "float32", "ntksym64"),
         Workload(f"generator conv_transpose 4x4 -> 16x16, {2 * n_cnn} latents 4x4x8, float32", GENERATOR,
                  NT_GENERATOR, f"normal:{2 * n_cnn}:4:4:8", "float32", "ntksym64"),
     ] + ([] if quick else [

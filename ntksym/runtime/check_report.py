@@ -91,9 +91,12 @@ class CheckReport:
                 _cell(d[key], i) for key in ("ntk_rel_error", "nngp_rel_error", "ntk_drift", "prediction_gap")
             ]
             lines.append(f"{w:>7} " + " ".join(f"{c:>16}" for c in cells))
+        def rate(value: float) -> str:
+            return "- (not measured)" if value != value else f"{value:+.3f}"
+
         lines.append(
-            f"fitted rates (log-log): NTK error {self.ntk_error_rate:+.3f}, "
-            f"NNGP error {self.nngp_error_rate:+.3f}, drift {self.drift_rate:+.3f}  (theory about -0.5)"
+            f"fitted rates (log-log): NTK error {rate(self.ntk_error_rate)}, "
+            f"NNGP error {rate(self.nngp_error_rate)}, drift {rate(self.drift_rate)}  (theory about -0.5)"
         )
         return "\n".join(lines)
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from numpy.typing import ArrayLike
 
 
 def fit_rate(widths: ArrayLike, errors: np.ndarray) -> tuple[float, float]:
     """(slope, intercept) of log(mean error over seeds) against log(width): error ~ exp(b) width^slope."""
-    means = np.nanmean(np.asarray(errors, np.float64), axis=1)
+    errors = np.asarray(errors, np.float64)
+    if errors.size == 0 or np.all(np.isnan(errors)):  # not measured (e.g. no training): no rate, no warning
+        return float("nan"), float("nan")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a width whose seeds are all nan: its mean is nan, skipped
+        means = np.nanmean(errors, axis=1)
     ok = np.isfinite(means) & (means > 0)
     if ok.sum() < 2:
         return float("nan"), float("nan")
