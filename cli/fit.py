@@ -11,9 +11,10 @@ import typer
 import ntksym
 from ntksym.cli.common import SpecArg, check_output, load_npz
 from ntksym.cli.dynamics import _array
+from ntksym.cli.progress import tile_progress
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.runtime.hyperfit import KERNELS, METHODS, accuracy, fit
+from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit, fit_cv_accuracy
 
 
 def fit_command(
@@ -24,14 +25,21 @@ def fit_command(
     kernel: Annotated[str, typer.Option("--kernel", help="nngp (the NNGP's GP) or ntk (the NTK-GP).")] = "nngp",
     params: Annotated[str | None, typer.Option("--params", help="Hyperparameters to fit (default: all but counts).")] = None,
     noise: Annotated[float | None, typer.Option("--noise", help="Fix the relative noise (default: fitted from 1e-3).")] = None,
-    method: Annotated[str, typer.Option("--method", help="bfgs or adam.")] = "bfgs",
+    method: Annotated[str, typer.Option("--method", help="bfgs or adam (the likelihood objective).")] = "bfgs",
+    objective: Annotated[str, typer.Option("--objective", help="likelihood (GP log marginal likelihood) or "
+                                           "cv_accuracy (k-fold cross-validated accuracy, class labels).")] = "likelihood",
+    folds: Annotated[int, typer.Option("--folds", help="Folds of the cv_accuracy objective.")] = 5,
     steps: Annotated[int, typer.Option("--steps", help="Iterations at most.")] = 200,
     report: Annotated[Path | None, typer.Option("--report", help="Also write the values and likelihoods as JSON.")] = None,
 ) -> None:
     """Fit the spec's hyperparameters (and a noise level) to training data by maximising the Gaussian-process
-    log marginal likelihood, with gradients through the generated kernel; write the fitted spec.
+    log marginal likelihood, with gradients through the generated kernel (or, with --objective cv_accuracy, the
+    cross-validated classification accuracy by a coordinate search); write the fitted spec.
     Example: ntksym fit specs/relu_mlp.yaml --train train.npz --test test.npz -o fitted.yaml
     """
+    objective = objective.replace("-", "_")
+    if objective not in OBJECTIVES:
+        raise InputError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     if kernel not in KERNELS:
         raise InputError(f"--kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
     if method not in METHODS:
@@ -45,13 +53,21 @@ def fit_command(
     data = load_npz(train, "--train")
     x, y = _array(data, "x", "--train", train), _array(data, "y", "--train", train)
     names = None if params is None else [name.strip() for name in params.split(",") if name.strip()]
+    what = f"{kernel} marginal likelihood, {method}" if objective == "likelihood" else f"{folds}-fold {kernel} CV accuracy"
     typer.echo(f"fitting {', '.join(names) if names else 'all continuous hyperparameters'} of `{model_spec.name}` "
-               f"to {len(x)} examples ({kernel} marginal likelihood, {method})...", err=True)
-    result = fit(model_spec, x, y, kernel=kernel, names=names, noise=noise, method=method, steps=steps,
-                 text=Path(spec).read_text())
+               f"to {len(x)} examples ({what})...", err=True)
+    if objective == "likelihood":
+        result = fit(model_spec, x, y, kernel=kernel, names=names, noise=noise, method=method, steps=steps,
+                     text=Path(spec).read_text())
+    else:
+        with tile_progress("candidates") as progress:
+            result = fit_cv_accuracy(model_spec, x, y, kernel=kernel, names=names, noise=noise, folds=folds,
+                                     text=Path(spec).read_text(), progress=progress)
     width = max(len(name) for name in result.values)
     for name, value in result.values.items():
         typer.echo(f"  {name:<{width}}  {result.start[name]:.6g} -> {value:.6g}")
+    if objective == "cv_accuracy":
+        typer.echo(f"{folds}-fold CV accuracy: {100 * result.start_cv_accuracy:.2f} % -> {100 * result.cv_accuracy:.2f} %")
     typer.echo(f"log marginal likelihood: {result.start_log_likelihood:.6g} -> {result.log_likelihood:.6g}")
     doc = result.to_dict()
     if test is not None:

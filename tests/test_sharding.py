@@ -83,3 +83,35 @@ def test_sharded_over_8_devices_equals_untiled():
 def test_sharded_over_8_devices_equals_tiled_and_untiled():
     report = _run("full")
     assert len(report["errors"]) == 4 and all(len(e) == 4 for e in report["errors"].values())
+
+
+NEW_LAYERS_SCRIPT = textwrap.dedent('''
+    import json
+    import jax
+    import numpy as np
+    import ntksym
+
+    errors = {}
+    for path in ("specs/transformer_block.yaml", "specs/generator_convtranspose.yaml"):
+        spec = ntksym.load_spec(path)
+        rng = np.random.default_rng(0)
+        x1, x2 = rng.normal(size=(13, *spec.input_shape)), rng.normal(size=(9, *spec.input_shape))
+        model = ntksym.compile(spec, dtype="float64")
+        one = jax.devices()[:1]
+        for label, second in (("symmetric", None), ("cross", x2)):
+            a, b = model.kernel(x1, second, tile_size=4), model.kernel(x1, second, devices=one)
+            errors[f"{path} {label}"] = max(float(np.abs(a.nngp - b.nngp).max() / np.abs(b.nngp).max()),
+                                            float(np.abs(a.ntk - b.ntk).max() / np.abs(b.ntk).max()))
+    print(json.dumps({"devices": jax.device_count(), "errors": errors}))
+''')
+
+
+@pytest.mark.slow  # about 30 s: attention, layer norm and transposed convolutions, sharded over 4 devices
+def test_transformer_and_generator_kernels_sharded_equal_one_device():
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    done = subprocess.run([sys.executable, "-c", NEW_LAYERS_SCRIPT], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["devices"] == 4 and len(report["errors"]) == 4
+    assert all(error <= 1e-12 for error in report["errors"].values()), report

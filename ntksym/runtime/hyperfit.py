@@ -10,6 +10,11 @@ whose posterior mean is the trained infinite ensemble's. For targets Y (n, k) an
 Hyperparameters are traced arguments of the generated kernel, so jax.grad differentiates the objective
 through the whole recursion; BFGS (jax.scipy.optimize) or Adam maximise it. Hyperparameters used as counts
 (repeat counts, widths) are not continuous and stay fixed.
+
+For classification, `fit_cv_accuracy` maximises instead the k-fold cross-validated accuracy of the GP
+posterior mean's arg-max (kernel ridge regression of one-hot targets). Accuracy is piecewise constant in the
+hyperparameters, so it is searched without gradients: coordinate by coordinate over multiplicative steps,
+one kernel evaluation on the training set per candidate (every fold is a block of that matrix).
 """
 
 from __future__ import annotations
@@ -35,6 +40,10 @@ from ntksym.spec import schema as s
 
 KERNELS = ("nngp", "ntk")
 METHODS = ("bfgs", "adam")
+OBJECTIVES = ("likelihood", "cv_accuracy")
+SEARCH_FACTORS = (0.5, 0.7, 0.85, 1.2, 1.4, 2.0)  # candidate multiples of a nonzero value per coordinate step
+SEARCH_FROM_ZERO = (0.05, 0.1, 0.2, 0.5)  # candidates for a value that is 0 (a bias's std)
+NOISE_FACTORS = (0.01, 0.1, 10.0, 100.0)
 BFGS_RESTARTS = 5
 NOISE_FLOOR = 1e-10  # a fitted noise stays above it: Cholesky of noiseless kernels on distinct points is fragile
 
@@ -51,11 +60,17 @@ class FitResult:
     history: tuple[float, ...]  # the objective per iteration (Adam) or at start and end (BFGS)
     spec_text: str | None  # the fitted spec as YAML (hyperparameters replaced; comments dropped), when the
     # original text is known (a spec loaded from a file, or `text` given)
+    objective: str = "likelihood"  # or "cv_accuracy" (then history holds the best CV accuracy per step)
+    start_cv_accuracy: float = math.nan  # k-fold cross-validated accuracy before and after (cv_accuracy fits)
+    cv_accuracy: float = math.nan
 
     def to_dict(self) -> dict:
-        return {"spec": self.spec.name, "kernel": self.kernel, "method": self.method, "start": self.start,
-                "values": self.values, "start_log_likelihood": self.start_log_likelihood,
-                "log_likelihood": self.log_likelihood, "history": list(self.history)}
+        doc = {"spec": self.spec.name, "kernel": self.kernel, "objective": self.objective, "method": self.method,
+               "start": self.start, "values": self.values, "start_log_likelihood": self.start_log_likelihood,
+               "log_likelihood": self.log_likelihood, "history": list(self.history)}
+        if self.objective == "cv_accuracy":
+            doc |= {"start_cv_accuracy": self.start_cv_accuracy, "cv_accuracy": self.cv_accuracy}
+        return doc
 
 
 def count_hyperparameters(spec: s.Spec) -> set[str]:
@@ -104,35 +119,12 @@ def fit(
 ) -> FitResult:
     """Maximise the log marginal likelihood of (x, y) over the spec's hyperparameters `names` (default: every
     one that is not a count) and the relative noise (fitted from 1e-3 when `noise` is None, else fixed)."""
-    if kernel not in KERNELS:
-        raise InputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
     if method not in METHODS:
         raise InputError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     if steps < 1:
         raise InputError(f"steps must be at least 1, got {steps}")
-    model = compile_spec(spec, dtype="float64")
-    defaults = model.hyperparameters
-    fixed_counts = count_hyperparameters(spec)
-    if names is None:
-        names = [name for name in defaults if name not in fixed_counts]
-    for name in names:
-        if name not in defaults:
-            known = ", ".join(sorted(defaults)) or "none"
-            raise InputError(f"--params: `{name}` is not a hyperparameter of the spec (it has: {known})")
-        if name in fixed_counts:
-            raise InputError(f"--params: `{name}` is a count (repeat count or width): it cannot be fitted")
-    if not names and noise is not None:
-        raise InputError("nothing to fit: the spec has no continuous hyperparameters and the noise is fixed; "
-                         "add hyperparameters to the spec or leave --noise out")
-    xs = jnp.asarray(check_inputs(np.asarray(x), spec, "x"))
-    ys = jnp.asarray(targets(y))
-    if ys.shape[0] != xs.shape[0]:
-        raise InputError(f"y has {ys.shape[0]} rows but x has {xs.shape[0]} examples")
+    model, defaults, names, xs, ys, noise0 = _prepare(spec, x, y, kernel, names, noise)
     fit_noise = noise is None
-    noise0 = 1e-3 if noise is None else float(noise)
-    if noise0 <= 0:
-        raise InputError(f"--noise must be > 0, got {noise}")
-    names = list(names)
     index = 0 if kernel == "nngp" else 1
 
     # nonzero values are optimised as sign * exp(theta) (scales: a ReLU stack's kernel goes as w_std^(2 depth),
@@ -194,6 +186,130 @@ def fit(
     start = {name: float(defaults[name]) for name in names} | {"noise": noise0}
     fitted, text = _fitted_spec(spec, {name: values[name] for name in names}, text)
     return FitResult(fitted, kernel, method, start, values, -start_value, -end_value, tuple(-h for h in history), text)
+
+
+def cv_accuracy(k: np.ndarray, labels: np.ndarray, noise: float, folds: int) -> float:
+    """k-fold cross-validated accuracy of the posterior mean's arg-max (relative noise `noise`) for the
+    training kernel k (n, n) and integer labels; fold f holds the examples whose index is f modulo `folds`."""
+    k = (k + k.T) / 2
+    y = targets(labels)
+    correct = 0
+    for fold in range(folds):
+        held = np.arange(len(labels)) % folds == fold
+        k_in = k[np.ix_(~held, ~held)]
+        a = k_in + noise * np.mean(np.diag(k_in)) * np.eye(len(k_in))
+        try:
+            scores = k[np.ix_(held, ~held)] @ np.linalg.solve(a, y[~held])
+        except np.linalg.LinAlgError:
+            return 0.0
+        if not np.all(np.isfinite(scores)):
+            return 0.0
+        correct += int(np.sum(np.argmax(scores, axis=1) == np.argmax(y[held], axis=1)))
+    return correct / len(labels)
+
+
+def fit_cv_accuracy(
+    spec: s.Spec,
+    x,
+    y,
+    kernel: str = "nngp",
+    names: Sequence[str] | None = None,
+    noise: float | None = None,
+    folds: int = 5,
+    rounds: int = 3,
+    text: str | None = None,
+    progress: Any = None,
+) -> FitResult:
+    """Maximise the `folds`-fold cross-validated classification accuracy over the hyperparameters `names` (and
+    the relative noise unless `noise` fixes it): `rounds` sweeps of a coordinate search, each coordinate trying
+    SEARCH_FACTORS times its value (SEARCH_FROM_ZERO where it is 0; NOISE_FACTORS for the noise) and keeping a
+    candidate only if it is strictly better. `progress(done, total)` is called after each kernel evaluation."""
+    labels = np.asarray(y)
+    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+        raise InputError("the cv_accuracy objective needs integer class labels y of shape (n,)")
+    if not 2 <= folds <= len(labels):
+        raise InputError(f"--folds must be between 2 and the number of examples ({len(labels)}), got {folds}")
+    if rounds < 1:
+        raise InputError(f"rounds must be at least 1, got {rounds}")
+    model, defaults, names, xs, _, noise0 = _prepare(spec, x, labels, kernel, names, noise)
+    order = np.random.default_rng(0).permutation(len(labels))  # folds that do not follow the file's order
+    xs, labels = xs[order], labels[order]
+    values = {name: float(defaults[name]) for name in names} | {"noise": noise0}
+    kernels: dict[tuple, np.ndarray] = {}
+
+    def train_kernel(point: dict[str, float]) -> np.ndarray:
+        key = tuple(point[name] for name in names)
+        if key not in kernels:
+            hp = {name: point[name] for name in names}
+            kernels[key] = np.asarray(getattr(model.kernel(xs, **hp), kernel))
+        return kernels[key]
+
+    def score(point: dict[str, float]) -> float:
+        return cv_accuracy(train_kernel(point), labels, point["noise"], folds)
+
+    coordinates = names + (["noise"] if noise is None else [])
+    total = rounds * sum(len(SEARCH_FACTORS) if c != "noise" else len(NOISE_FACTORS) for c in coordinates)
+    start_score = best = score(values)
+    history, done = [best], 0
+    for _ in range(rounds):
+        improved = False
+        for name in coordinates:
+            current = values[name]
+            if name == "noise":
+                candidates = [max(NOISE_FLOOR, current * f) for f in NOISE_FACTORS]
+            elif current == 0:
+                candidates = list(SEARCH_FROM_ZERO)
+            else:
+                candidates = [current * f for f in SEARCH_FACTORS]
+            for candidate in candidates:
+                trial = values | {name: candidate}
+                value = score(trial)
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+                if value > best:
+                    best, values, improved = value, trial, True
+            history.append(best)
+        if not improved:
+            break
+    y_matrix = jnp.asarray(targets(labels))
+
+    def likelihood(point: dict[str, float]) -> float:
+        return -float(negative_log_likelihood(jnp.asarray(train_kernel(point)), y_matrix, point["noise"]))
+
+    start = {name: float(defaults[name]) for name in names} | {"noise": noise0}
+    fitted, text = _fitted_spec(spec, {name: values[name] for name in names}, text)
+    return FitResult(fitted, kernel, "search", start, values, likelihood(start), likelihood(values), tuple(history),
+                     text, "cv_accuracy", start_score, best)
+
+
+def _prepare(spec: s.Spec, x, y, kernel: str, names: Sequence[str] | None, noise: float | None):
+    """The float64 model, its default values, the names to fit (checked), x and the targets, the start noise."""
+    if kernel not in KERNELS:
+        raise InputError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    model = compile_spec(spec, dtype="float64")
+    defaults = model.hyperparameters
+    fixed_counts = count_hyperparameters(spec)
+    if names is None:
+        names = [name for name in defaults if name not in fixed_counts]
+    for name in names:
+        if name not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            raise InputError(f"--params: `{name}` is not a hyperparameter of the spec (it has: {known})")
+        if name in fixed_counts:
+            raise InputError(f"--params: `{name}` is a count (repeat count or width): it cannot be fitted")
+    if not names and noise is not None:
+        raise InputError("nothing to fit: the spec has no continuous hyperparameters and the noise is fixed; "
+                         "add hyperparameters to the spec or leave --noise out")
+    xs = jnp.asarray(check_inputs(np.asarray(x), spec, "x"))
+    ys = jnp.asarray(targets(y))
+    if ys.shape[0] != xs.shape[0]:
+        raise InputError(f"y has {ys.shape[0]} rows but x has {xs.shape[0]} examples")
+    noise0 = 1e-3 if noise is None else float(noise)
+    if noise0 <= 0:
+        raise InputError(f"--noise must be > 0, got {noise}")
+    names = list(names)
+    return model, defaults, names, xs, ys, noise0
 
 
 def _adam(objective, theta0, steps, learning_rate):
