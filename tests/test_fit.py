@@ -74,7 +74,7 @@ def test_cli_writes_a_fitted_spec_that_loads(tmp_path, digits):
     np.savez(tmp_path / "test.npz", x=x[100:], y=y[100:])
     out = tmp_path / "fitted.yaml"
     result = CliRunner().invoke(app, ["fit", str(tmp_path / "spec.yaml"), "--train", str(tmp_path / "train.npz"),
-                                      "--test", str(tmp_path / "test.npz"), "--params", "sigma_w", "--noise", "0.01", "--method", "adam", "--steps", "3",
+                                      "--test", str(tmp_path / "test.npz"), "--params", "sigma_w", "--noise", "0.01", "--steps", "5",
                                       "-o", str(out), "--report", str(tmp_path / "fit.json")])
     assert result.exit_code == 0, result.output
     fitted = ntksym.load_spec(out)
