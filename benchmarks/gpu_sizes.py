@@ -37,8 +37,9 @@ def _best(fn, repeat: int = 2) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    import ntksym
     from bench_matrix import CNN_GAP_32, mlp_spec, relu_operations_per_pair_and_layer
+
+    import ntksym
     from ntksym.runtime.empirical import empirical_ntk
     from ntksym.runtime.network import init
 

@@ -12,6 +12,7 @@ import typer
 
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
+from ntksym.runtime.datasets import DATASETS, load_dataset
 
 SpecArg = Annotated[Path, typer.Argument(help="Path of the YAML spec, e.g. specs/relu_mlp.yaml.", show_default=False)]
 X64Opt = Annotated[bool, typer.Option("--x64", help="Compute in float64 (default float32).")]
@@ -116,7 +117,19 @@ def _not_scalar(array: np.ndarray, what: str, path: Path, key: str | None = None
     return array
 
 
-def load_npz(path: Path, what: str) -> dict[str, np.ndarray]:
+def load_npz(path: Path, what: str, one_hot: bool = False) -> dict[str, np.ndarray]:
+    """The arrays of an .npz file, or a named dataset's part (ntksym.runtime.datasets: `digits`, `mnist1d`, ...;
+    `--test` takes the test part, any other option the training part, `NAME:train` / `NAME:test` choose), its
+    labels y as one-hot rows where `one_hot`."""
+    name, _, part = str(path).partition(":")
+    if name in DATASETS and not Path(path).exists():
+        part = part or ("test" if what == "--test" else "train")
+        if part not in ("train", "test"):
+            raise InputError(f"{what}: {path}: the part after `:` must be train or test, got {part!r}")
+        data = load_dataset(name).split(part)
+        if one_hot:
+            data = {"x": data["x"], "y": np.eye(int(data["y"].max()) + 1)[data["y"]]}
+        return data
     path = readable_file(path, what)
     try:
         data = np.load(path, allow_pickle=False)

@@ -61,7 +61,7 @@ DiagRegOpt = Annotated[float, typer.Option("--diag-reg", help="Added to the trai
 
 def dynamics(
     spec: SpecArg,
-    train: Annotated[Path, typer.Option("--train", help="Training .npz: arrays x (n, ...), y (n, k).")],
+    train: Annotated[Path, typer.Option("--train", help="Training .npz: x (n, ...), y (n, k); or a dataset name (digits, mnist1d).")],
     test: Annotated[Path, typer.Option("--test", help="Test .npz: x (m, ...), optional y (m, k).")],
     t: Annotated[str, typer.Option("--t", help="Times, comma-separated; `inf` for the end of training.")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Output .npz: t, mean, cov, losses.")],
@@ -104,7 +104,7 @@ def dynamics(
         if math.isfinite(value) and (why := representable(float(value), dtype_of(x64))):
             raise InputError(f"{option}: {why}" + ("; write inf for the end of training" if option == "--t" else ""))
     loaded = ntksym.load_spec(spec)
-    train_data, test_data = load_npz(train, "--train"), load_npz(test, "--test")
+    train_data, test_data = load_npz(train, "--train", one_hot=True), load_npz(test, "--test", one_hot=True)
     x_train, y_train = _array(train_data, "x", "--train", train), _array(train_data, "y", "--train", train)
     x_test = _array(test_data, "x", "--test", test)
     y_test = _array(test_data, "y", "--test", test) if "y" in test_data else None

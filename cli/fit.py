@@ -19,9 +19,9 @@ from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit,
 
 def fit_command(
     spec: SpecArg,
-    train: Annotated[Path, typer.Option("--train", help=".npz with arrays x (n, ...) and y (n,) labels or (n, k).")],
+    train: Annotated[Path, typer.Option("--train", help=".npz: x (n, ...), y (n,) labels or (n, k); or a dataset name (digits, mnist1d).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="The fitted spec (.yaml).")],
-    test: Annotated[Path | None, typer.Option("--test", help=".npz with x, y: report test accuracy before and after.")] = None,
+    test: Annotated[Path | None, typer.Option("--test", help=".npz with x, y, or a dataset name: test accuracy before and after.")] = None,
     kernel: Annotated[str, typer.Option("--kernel", help="nngp (the NNGP's GP) or ntk (the NTK-GP).")] = "nngp",
     params: Annotated[str | None, typer.Option("--params", help="Hyperparameters to fit (default: all but counts).")] = None,
     noise: Annotated[float | None, typer.Option("--noise", help="Fix the relative noise (default: fitted from 1e-3).")] = None,
