@@ -136,23 +136,27 @@ def fit(
         hp = {name: (signs[i] * jnp.exp(theta[i]) if signs[i] else theta[i]) for i, name in enumerate(names)}
         return hp, (NOISE_FLOOR + jnp.exp(theta[-1]) if fit_noise else noise0)
 
-    def plain_objective(theta):
+    def plain_objective(theta, data):
         hp, nu = unpack(theta)
-        return negative_log_likelihood(model.module.kernel(xs, **hp)[index], ys, nu)
+        return negative_log_likelihood(model.module.kernel(data[0], **hp)[index], data[1], nu)
 
     # gradients in forward mode (a few parameters; repeat counts given as hyperparameters are loops with traced
-    # bounds, which reverse mode cannot differentiate), offered to the optimisers as a reverse-mode rule
+    # bounds, which reverse mode cannot differentiate), offered to the optimisers as a reverse-mode rule; the data
+    # is an argument, not a closed-over constant, so that a jitted optimiser step does not fold it into XLA constants
     @jax.custom_vjp
-    def objective(theta):
-        return plain_objective(theta)
+    def objective_of(theta, data):
+        return plain_objective(theta, data)
 
-    def forward(theta):
-        return plain_objective(theta), jax.jacfwd(plain_objective)(theta)
+    def forward(theta, data):
+        return plain_objective(theta, data), jax.jacfwd(plain_objective)(theta, data)
 
     def backward(jacobian, cotangent):
-        return (cotangent * jacobian,)
+        return cotangent * jacobian, (jnp.zeros_like(xs), jnp.zeros_like(ys))
 
-    objective.defvjp(forward, backward)
+    objective_of.defvjp(forward, backward)
+
+    def objective(theta):
+        return objective_of(theta, (xs, ys))
 
     theta0 = jnp.asarray([math.log(abs(v)) if v != 0 else 0.0 for v in starts]
                          + ([math.log(noise0)] if fit_noise else []), jnp.float64)
@@ -174,7 +178,7 @@ def fit(
                 break
         history = tuple(history_list)
     else:
-        theta, history = _adam(objective, theta0, steps, learning_rate)
+        theta, history = _adam(objective_of, (xs, ys), theta0, steps, learning_rate)
     end_value = float(objective(theta))
     for i in range(len(names)):  # a standard deviation's sign does not matter: report it >= 0 where it does not
         if not signs[i] and float(theta[i]) < 0:
@@ -312,12 +316,12 @@ def _prepare(spec: s.Spec, x, y, kernel: str, names: Sequence[str] | None, noise
     return model, defaults, names, xs, ys, noise0
 
 
-def _adam(objective, theta0, steps, learning_rate):
-    grad = jax.jit(jax.value_and_grad(objective))
+def _adam(objective_of, data, theta0, steps, learning_rate):
+    grad = jax.jit(jax.value_and_grad(objective_of))
     m = v = jnp.zeros_like(theta0)
     theta, best, best_value, history = theta0, theta0, math.inf, []
     for t in range(1, steps + 1):
-        value, g = grad(theta)
+        value, g = grad(theta, data)
         history.append(float(value))
         if float(value) < best_value:
             best, best_value = theta, float(value)
