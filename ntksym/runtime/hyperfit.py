@@ -251,7 +251,7 @@ def fit_cv_accuracy(
     def score(point: dict[str, float]) -> float:
         return cv_accuracy(train_kernel(point), labels, point["noise"], folds)
 
-    coordinates = names + (["noise"] if noise is None else [])
+    coordinates = list(names) + (["noise"] if noise is None else [])
     total = rounds * sum(len(SEARCH_FACTORS) if c != "noise" else len(NOISE_FACTORS) for c in coordinates)
     start_score = best = score(values)
     history, done = [best], 0
@@ -279,7 +279,7 @@ def fit_cv_accuracy(
     y_matrix = jnp.asarray(targets(labels))
 
     def likelihood(point: dict[str, float]) -> float:
-        return -float(negative_log_likelihood(jnp.asarray(train_kernel(point)), y_matrix, point["noise"]))
+        return -float(negative_log_likelihood(jnp.asarray(train_kernel(point)), y_matrix, jnp.asarray(point["noise"])))
 
     start = {name: float(defaults[name]) for name in names} | {"noise": noise0}
     fitted, text = _fitted_spec(spec, {name: values[name] for name in names}, text)
