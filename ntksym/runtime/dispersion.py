@@ -98,20 +98,20 @@ def _ntk_samples(net: Network, width: int, x: jax.Array, seeds: int, key) -> np.
     shape = tuple(x.shape[1:]) if P._net_is_spatial(net.records) else int(np.prod(x.shape[1:]))
     records, phis, parameterization = net.records, net.activations, net.parameterization
 
-    def one(k):
+    def one(k, inputs):  # the inputs are an argument: closed over, XLA would fold them as constants
         params = P._net_init(k, records, shape, parameterization, width)[0]
-        return P._net_empirical_ntk(params, x, None, records, phis, parameterization)
+        return P._net_empirical_ntk(params, inputs, None, records, phis, parameterization)
 
     size = sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(
         jax.eval_shape(lambda k: P._net_init(k, records, shape, parameterization, width)[0], keys[0])))
     chunk = max(1, min(seeds, _CHUNK_NUMBERS // max(size, 1)))
-    batched = jax.jit(jax.vmap(one))
+    batched = jax.jit(jax.vmap(one, in_axes=(0, None)))
     out = []
     for start in range(0, seeds, chunk):
         part = keys[start : start + chunk]
         if len(part) < chunk:  # keep one compiled shape: pad the last chunk, drop the padding
             part = jnp.concatenate([part, keys[: chunk - len(part)]])
-        out.append(np.asarray(batched(part))[: min(chunk, seeds - start)])
+        out.append(np.asarray(batched(part, x))[: min(chunk, seeds - start)])
     return np.concatenate(out)
 
 
