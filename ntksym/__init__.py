@@ -8,6 +8,7 @@
     p = ntksym.predict(model, x_train, y_train, x_test, [0, 1, np.inf])   # p.mean, p.cov, p.train_loss
     both = ntksym.predict(model, x_train, y_train, x_test, [np.inf], kernel="both")  # both.ntk, both.nngp
     report = ntksym.check(spec, widths=(64, 256, 1024))   # finite networks vs the theory
+    lin = ntksym.compare_linearized(spec, x_train, y_train, x_test, y_test, widths=(64, 1024))  # vs linearisations
 """
 
 from ntksym import dynamics
@@ -23,11 +24,12 @@ __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",
     "Kernel", "NtksymError", "SpecError", "DerivationError", "CodegenError", "InputError", "NumericalError",
     "dynamics", "predict", "predict_from_kernels", "Prediction", "Predictions", "check", "CheckReport",
+    "compare_linearized", "LinearizedReport",
 ]
 
 
 def __getattr__(name: str):
-    """`check` and `CheckReport` load on first use: they import jax, which `import ntksym` need not."""
+    """`check`, `compare_linearized` and their reports load on first use: they import jax, which `import ntksym` need not."""
     if name == "check":
         from ntksym.runtime.check import check
 
@@ -36,4 +38,8 @@ def __getattr__(name: str):
         from ntksym.runtime.check_report import CheckReport
 
         return CheckReport
+    if name in ("compare_linearized", "LinearizedReport"):
+        from ntksym.runtime import linearized
+
+        return getattr(linearized, name)
     raise AttributeError(f"module 'ntksym' has no attribute {name!r}")

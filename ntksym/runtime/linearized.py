@@ -105,6 +105,22 @@ def _segment(trainable, velocity, layers0, x, y, rows, learning_rate, momentum, 
     return params, velocity
 
 
+def train_params(params0: Params, x_train: ArrayLike, y_train: ArrayLike, *, steps: int, learning_rate: float,
+                 loss: str = "mse", momentum: float = 0.0, batch_size: int | None = None, seed: int = 0,
+                 linear: bool = False) -> Params:
+    """The network (linear=False) or its linearisation (linear=True) trained from `params0` for `steps` steps
+    with compare_linearized's optimiser; y_train (n, k). A trained linearisation is returned as its parameters
+    theta, to evaluate with linearized_apply(params0, theta, x)."""
+    net, layers0 = params0.network, params0.layers
+    x, y = jnp.asarray(x_train), jnp.asarray(y_train)
+    rows = _minibatches(seed, int(steps), len(x), len(x) if batch_size is None else int(batch_size))
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, layers0)
+    trained, _ = _segment(zeros if linear else layers0, zeros, layers0, x, y, None if rows is None else jnp.asarray(rows),
+                          jnp.asarray(learning_rate, x.dtype), jnp.asarray(momentum, x.dtype), net=net, linear=linear,
+                          loss=loss, length=int(steps))
+    return Params(jax.tree_util.tree_map(jnp.add, layers0, trained) if linear else trained, net)
+
+
 def record_steps(steps: int, record_every: int | None) -> np.ndarray:
     """0, r, 2r, ... and `steps` (r = record_every, default steps // 10)."""
     every = max(1, steps // 10) if record_every is None else int(record_every)
@@ -230,16 +246,19 @@ def compare_linearized(
     xt, xs, yt = jnp.asarray(x_train, dtype), jnp.asarray(x_test, dtype), jnp.asarray(y_tr, dtype)
     progress = progress or Progress()
     progress.start("training", len(widths) * int(seeds))
+    per_width = spec.parameterization == "standard" or _depends_on_widths(spec)
+    both = np.concatenate([x_train, x_test])  # one kernel call (one compiled shape) for train and test rows
     for i, width in enumerate(widths):
-        if spec.parameterization == "standard" or _depends_on_widths(spec):
-            model = compile_spec(with_width(spec, width), dtype)
-        ntk_train = np.asarray(model.kernel(x_train, **hp).ntk, np.float64)
+        if per_width or i == 0:
+            kernel = model if not per_width else compile_spec(with_width(spec, width), dtype)
+            ntk = np.asarray(kernel.kernel(both, **hp).ntk, np.float64)
+        ntk_train = ntk[:n, :n]
         limit = max_stable_learning_rate(ntk_train, k)
         eta = 0.5 * limit * (1.0 - mu) if learning_rate is None else float(learning_rate)
         rates.append(eta)
         limits.append(limit)
         infinite_alignment.append(kernel_target_alignment(ntk_train[:ntk_rows, :ntk_rows], y_tr[:ntk_rows]))
-        _infinite(infinite_m, i, ntk_train, np.asarray(model.kernel(x_test, x_train, **hp).ntk), y_tr, times,
+        _infinite(infinite_m, i, ntk_train, ntk[n:, :n], y_tr, times,
                   loss=loss, learning_rate=eta, momentum=mu if optimizer == "momentum" else None)
         for j in range(int(seeds)):
             params0 = net.init(jax.random.fold_in(jax.random.PRNGKey(key), j), width, dim)
