@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from functools import partial
 from typing import Any
 
@@ -258,8 +259,12 @@ def compare_linearized(
         rates.append(eta)
         limits.append(limit)
         infinite_alignment.append(kernel_target_alignment(ntk_train[:ntk_rows, :ntk_rows], y_tr[:ntk_rows]))
-        _infinite(infinite_m, i, ntk_train, ntk[n:, :n], y_tr, times,
-                  loss=loss, learning_rate=eta, momentum=mu if optimizer == "momentum" else None)
+        if per_width or i == 0 or eta != rates[0]:
+            _infinite(infinite_m, i, ntk_train, ntk[n:, :n], y_tr, times,
+                      loss=loss, learning_rate=eta, momentum=mu if optimizer == "momentum" else None)
+        else:  # the same kernel and rate as the first width: the same trajectory
+            for curve in fields(infinite_m.curves):
+                getattr(infinite_m.curves, curve.name)[i] = getattr(infinite_m.curves, curve.name)[0]
         for j in range(int(seeds)):
             params0 = net.init(jax.random.fold_in(jax.random.PRNGKey(key), j), width, dim)
             layers0 = jax.tree_util.tree_map(lambda a: a.astype(dtype), params0.layers)
@@ -291,10 +296,11 @@ def _train_pair(net: Network, layers0, x, y, x_test, rows, times, index, eta, mu
     zeros = jax.tree_util.tree_map(jnp.zeros_like, layers0)
     state: dict[bool, list] = {False: [layers0, zeros], True: [zeros, zeros]}  # linear: params are theta - theta_0
     lr, momentum = jnp.asarray(eta, x.dtype), jnp.asarray(mu, x.dtype)
-    x_ntk = x[:ntk_rows]
+    x_ntk, n = x[:ntk_rows], len(x)
     theta0 = np.asarray(empirical_ntk(Params(layers0, net), x_ntk), np.float64)
+    both = jnp.concatenate([x, x_test])  # train and test rows in one call: one compiled shape per model
     outputs: dict[bool, Callable] = {
-        False: lambda p, xx: _net_outputs_jit(net, p, xx), True: lambda d, xx: _linear_outputs_jit(net, layers0, d, xx)
+        False: lambda p: _net_outputs_jit(net, p, both), True: lambda d: _linear_outputs_jit(net, layers0, d, both)
     }
     done = 0
     for t, step in enumerate(times):
@@ -305,10 +311,10 @@ def _train_pair(net: Network, layers0, x, y, x_test, rows, times, index, eta, mu
                                             linear=linear, loss=loss, length=int(step - done))
             done = int(step)
         at = (*index, t)
-        f_test = {linear: outputs[linear](state[linear][0], x_test) for linear in (False, True)}
-        network_m(at, outputs[False](state[False][0], x), f_test[False])
-        linear_m(at, outputs[True](state[True][0], x), f_test[True])
-        distance[at] = output_distance(f_test[False], f_test[True])
+        f_net, f_lin = (np.asarray(outputs[linear](state[linear][0])) for linear in (False, True))
+        network_m(at, f_net[:n], f_net[n:])
+        linear_m(at, f_lin[:n], f_lin[n:])
+        distance[at] = output_distance(f_net[n:], f_lin[n:])
         theta = theta0 if step == 0 else np.asarray(empirical_ntk(Params(state[False][0], net), x_ntk), np.float64)
         drift[at] = float(np.linalg.norm(theta - theta0) / np.linalg.norm(theta0))
         alignment[at] = kernel_target_alignment(theta, y_train[:ntk_rows])
