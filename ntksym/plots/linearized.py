@@ -74,6 +74,28 @@ def draw_distance(report: LinearizedReport, ax) -> None:
     ax.legend(fontsize=7)
 
 
+def plot_summary(report: LinearizedReport, path: Path) -> None:
+    """Three panels: distance and drift against width; test accuracy against steps at the narrowest and widest
+    width beside the infinite-width mean; the empirical NTK's kernel-target alignment against steps per width."""
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2), dpi=110)
+    draw_distance(report, left)
+    for i in sorted({0, len(report.widths) - 1}):
+        color = f"C{i % 10}"
+        for name, style in STYLES:
+            middle.plot(report.steps, getattr(report, name).test_accuracy[i].mean(0), style, color=color,
+                        label=f"{name}, width {report.widths[i]}")
+    middle.plot(report.steps, report.infinite.test_accuracy[0], ":", color="black", label="infinite width")
+    middle.set(xlabel="step", ylabel="test accuracy", title="test accuracy (means over seeds)")
+    middle.legend(fontsize=7)
+    for i, width in enumerate(report.widths):
+        right.plot(report.steps, report.alignment[i].mean(0), "-", color=f"C{i % 10}", label=f"width {width}")
+    right.axhline(report.infinite_alignment[0], color="black", linestyle=":", label="analytic NTK")
+    right.set(xlabel="step", ylabel="A(Theta_t, Y Y^T)", title="kernel-target alignment of the empirical NTK")
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    _save(fig, path)
+
+
 def _save(fig, path: Path) -> None:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
