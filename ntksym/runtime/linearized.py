@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -46,6 +46,14 @@ from ntksym.runtime.training import descend, max_stable_learning_rate
 from ntksym.spec.schema import Spec
 
 OPTIMIZERS = ("gd", "momentum")
+
+
+class ProgressCallbacks(Protocol):
+    """What reports progress: ntksym.runtime.check.Progress (silent) or the CLI's rich bars."""
+
+    def start(self, name: str, total: int) -> None: ...
+
+    def advance(self, name: str) -> None: ...
 
 
 def linearized_apply(params0: Params, params: Params, x: ArrayLike) -> jax.Array:
@@ -198,7 +206,7 @@ def compare_linearized(
     x64: bool = False,
     key: int = 0,
     hyperparameters: dict[str, float] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallbacks | None = None,
 ) -> LinearizedReport:
     """Train the network, its linearisation and the infinite-width NTK mean side by side; see the module docstring.
 
@@ -245,8 +253,8 @@ def compare_linearized(
     distance, drift, alignment = (np.full(shape, np.nan) for _ in range(3))
     infinite_alignment, rates, limits = [], [], []
     xt, xs, yt = jnp.asarray(x_train, dtype), jnp.asarray(x_test, dtype), jnp.asarray(y_tr, dtype)
-    progress = progress or Progress()
-    progress.start("training", len(widths) * int(seeds))
+    bar: ProgressCallbacks = progress or Progress()
+    bar.start("training", len(widths) * int(seeds))
     per_width = spec.parameterization == "standard" or _depends_on_widths(spec)
     both = np.concatenate([x_train, x_test])  # one kernel call (one compiled shape) for train and test rows
     for i, width in enumerate(widths):
@@ -271,7 +279,7 @@ def compare_linearized(
             rows = _minibatches(key * 1_000_003 + j, int(steps), n, batch)
             _train_pair(net, layers0, xt, yt, xs, rows, times, (i, j), eta, mu, loss, ntk_rows, network_m, linear_m,
                         distance, drift, alignment, y_tr)
-            progress.advance("training")
+            bar.advance("training")
     return LinearizedReport(
         spec_name=spec.name, parameterization=spec.parameterization, dtype=dtype, loss=loss, optimizer=optimizer,
         momentum=mu, batch_size=batch, learning_rate=rates, max_stable_learning_rate=limits, widths=widths,
