@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from ntksym._version import __version__
-from ntksym.cli import check, derive, dispersion, dynamics, fit, kernel, phase, schema, validate
+from ntksym.cli import check, derive, dispersion, dynamics, fit, kernel, linearize, phase, schema, validate
 from ntksym.cli import compile as compile_cmd
 from ntksym.cli.errors import OneLineErrors
 
@@ -49,6 +49,7 @@ app.command("phase")(phase.phase)
 app.command("check")(check.check)
 app.command("dispersion")(dispersion.dispersion)
 app.command("fit")(fit.fit_command)
+app.command("linearize")(linearize.linearize)
 
 
 def run() -> None:

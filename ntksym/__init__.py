@@ -9,6 +9,7 @@
     both = ntksym.predict(model, x_train, y_train, x_test, [np.inf], kernel="both")  # both.ntk, both.nngp
     report = ntksym.check(spec, widths=(64, 256, 1024))   # finite networks vs the theory
     fitted = ntksym.fit(spec, x_train, y_train)              # hyperparameters by the GP marginal likelihood
+    lin = ntksym.compare_linearized(spec, x_train, y_train, x_test, y_test, widths=(64, 1024))  # vs linearisations
 """
 
 from ntksym import dynamics
@@ -25,11 +26,13 @@ __all__ = [
     "Kernel", "NtksymError", "SpecError", "DerivationError", "CodegenError", "InputError", "NumericalError",
     "dynamics", "predict", "predict_from_kernels", "Prediction", "Predictions", "check", "CheckReport",
     "fit", "fit_cv_accuracy",
+    "compare_linearized", "LinearizedReport",
 ]
 
 
 def __getattr__(name: str):
-    """`check`, `CheckReport` and the fits load on first use: they import jax, which `import ntksym` need not."""
+    """`check`, the fits, `compare_linearized` and their reports load on first use: they import jax, which
+    `import ntksym` need not."""
     if name == "check":
         from ntksym.runtime.check import check
 
@@ -42,4 +45,8 @@ def __getattr__(name: str):
         from ntksym.runtime import hyperfit
 
         return getattr(hyperfit, name)
+    if name in ("compare_linearized", "LinearizedReport"):
+        from ntksym.runtime import linearized
+
+        return getattr(linearized, name)
     raise AttributeError(f"module 'ntksym' has no attribute {name!r}")

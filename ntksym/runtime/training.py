@@ -1,8 +1,10 @@
 """Train a finite network by full-batch gradient descent and compare it with the infinite-width theory.
 
-Loss sum((f - y)^2) / (2 y.size) (SPEC_FORMAT.md). Under the NTK theory (Jacot et al. 2018; Lee et al.
-2019) a wide network trained this way stays close to its linearisation: its NTK barely moves (the relative
-drift ||Theta_t - Theta_0||_F / ||Theta_0||_F shrinks like 1/sqrt(width)) and its outputs follow
+Loss sum((f - y)^2) / (2 y.size) (SPEC_FORMAT.md); `descend` also trains with softmax cross-entropy,
+momentum and minibatches (ntksym.runtime.linearized trains networks and their linearisations with it).
+Under the NTK theory (Jacot et al. 2018; Lee et al. 2019) a wide network trained this way stays close to
+its linearisation: its NTK barely moves (the relative drift ||Theta_t - Theta_0||_F / ||Theta_0||_F
+shrinks like 1/sqrt(width)) and its outputs follow
     f_t(x) = f_0(x) + Theta(x, X) Theta^-1 (I - (I - eta Theta / (n k))^t) (Y - f_0(X))
 for discrete steps of size eta. Seleznova & Kutyniok (2022) show where that fails: deep networks in
 the chaotic phase, whose kernel moves a lot.
@@ -10,9 +12,10 @@ the chaotic phase, whose kernel moves a lot.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -20,6 +23,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ntksym.codegen import prelude_network as P
+from ntksym.runtime.dynamics_loss import loss_value
 from ntksym.runtime.empirical import empirical_ntk
 from ntksym.runtime.network import Params
 
@@ -40,19 +44,40 @@ def mse_loss(f: jax.Array, y: jax.Array) -> jax.Array:
     return jnp.sum((f - y) ** 2) / (2 * y.size)
 
 
+def descend(model: Callable, params: Any, velocity: Any, x: jax.Array, y: jax.Array, learning_rate, momentum,
+            rows: jax.Array | None, *, loss: str = "mse", length: int) -> tuple[Any, Any, jax.Array]:
+    """`length` steps of gradient descent on loss(model(params, x_B), y_B), in one `lax.scan`.
+
+    Heavy-ball momentum as in jax.example_libraries.optimizers and ntksym.runtime.dynamics_loss:
+    u <- mu u + grad, params <- params - eta u (mu = 0: plain descent). `rows` (length, b) are the
+    training rows of each step's minibatch, or None for full batch; the loss (dynamics_loss.loss_value)
+    is normalised by b k, so a minibatch gradient estimates the full-batch one without bias. Returns
+    (params, velocity, the loss of each step's batch before its update). Trace it inside jax.jit."""
+
+    def objective(p, xb, yb):
+        return loss_value(loss, model(p, xb), yb)
+
+    def step(carry, batch):
+        p, u = carry
+        xb, yb = (x, y) if batch is None else (x[batch], y[batch])
+        value, grad = jax.value_and_grad(objective)(p, xb, yb)
+        u = jax.tree_util.tree_map(lambda v, g: momentum * v + g, u, grad)
+        return (jax.tree_util.tree_map(lambda q, v: q - learning_rate * v, p, u), u), value
+
+    (params, velocity), values = jax.lax.scan(step, (params, velocity), rows, length=length)
+    return params, velocity, values
+
+
 @partial(jax.jit, static_argnums=(4, 5, 6, 7))
 def _descend(layers, x, y, learning_rate, records, phis, parameterization, steps):
     """`steps` full-batch gradient steps in one compiled loop; the loss before each and after the last."""
 
-    def loss(layers):
-        return mse_loss(P._net_apply(layers, x, records, phis, parameterization), y)
+    def model(layers, x):
+        return P._net_apply(layers, x, records, phis, parameterization)
 
-    def step(layers, _):
-        value, grad = jax.value_and_grad(loss)(layers)
-        return jax.tree_util.tree_map(lambda p, g: p - learning_rate * g, layers, grad), value
-
-    final, values = jax.lax.scan(step, layers, None, length=steps)
-    return final, jnp.append(values, loss(final))
+    zeros = jax.tree_util.tree_map(jnp.zeros_like, layers)
+    final, _, values = descend(model, layers, zeros, x, y, learning_rate, 0.0, None, length=steps)
+    return final, jnp.append(values, mse_loss(model(final, x), y))
 
 
 def train(params: Params, x_train: ArrayLike, y_train: ArrayLike, x_test: ArrayLike, *, steps: int, learning_rate: float) -> TrainResult:
