@@ -52,7 +52,7 @@ def _check_options(steps, learning_rate, loss, optimizer, momentum, batch_size, 
 
 def _load(path: Path, option: str, spec) -> tuple[np.ndarray, np.ndarray]:
     """x and y of a .npz, as `ntksym dynamics` reads them; y (n,) or (n, outputs)."""
-    data = load_npz(path, option)
+    data = load_npz(path, option, one_hot=True)  # a dataset name: labels as one-hot rows
     x, y = _array(data, "x", option, path), _array(data, "y", option, path)
     x = check_inputs(x, spec, f"{option}: x")
     if y.ndim not in (1, 2) or y.shape[0] != x.shape[0] or (y.ndim == 2 and y.shape[1] == 0):
@@ -63,7 +63,7 @@ def _load(path: Path, option: str, spec) -> tuple[np.ndarray, np.ndarray]:
 
 def linearize(
     spec: SpecArg,
-    train: Annotated[Path, typer.Option("--train", help="Training .npz: arrays x (n, ...), y (n, k) or labels (n,).")],
+    train: Annotated[Path, typer.Option("--train", help="Training .npz: x (n, ...), y (n, k) or labels (n,); or a dataset name (digits).")],
     test: Annotated[Path, typer.Option("--test", help="Test .npz: arrays x (m, ...), y (m, k) or labels (m,).")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Folder for report.json, curves.png, distance.png.")],
     widths: Annotated[str, typer.Option("--widths", help="Hidden widths, comma separated.")] = "64,256,1024",
