@@ -23,10 +23,10 @@ LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
 def analyse(d: Derivation) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfChaos, else the reason (str)
     """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason). Cached: text, LaTeX and JSON
     of one derivation share one numeric analysis."""
-    from ntksym.symbolic.fixed_points import Analysis
+    from ntksym.symbolic.fixed_points import make_analysis
 
     try:
-        analysis = Analysis(d, {})
+        analysis = make_analysis(d, {})
         fp = analysis.fixed_points()
         analysis.check_sweepable()
         return fp, analysis.edge_of_chaos()
