@@ -38,6 +38,7 @@ LIMIT_PROBES = (1e6, 1e8, 1e10)  # where the limits as q -> inf are read (quadra
 EDGE_RTOL = 1e-9
 NORMALISED_EDGE = 1e-6  # |chi_1 - 1| below this in a limit as q -> inf: correlations converge polynomially
 ITERATION = (50, 400)  # layers over which the convergence of correlations is measured (from q0 = 1, c0 = 0.5)
+Q_FAR = 1e8  # where the limit q -> inf of the correlation dynamics is read
 
 
 def aitken_limit(f: Callable[[np.ndarray], np.ndarray]) -> float:
@@ -167,58 +168,103 @@ class CompositeAnalysis:
         return float(refine(fn, np.array(mf.C_GRID[k]), np.array(mf.C_GRID[k + 1]), np.array(h[k]), np.array(h[k + 1])))
 
     def _unbounded(self, w, b, notes, forms):
-        """No finite q*: growth per layer, chi_1 in the normalised coordinate, convergence by iteration."""
+        """No finite q*: growth per layer, chi_1 in the normalised coordinate, where correlations go.
+
+        At large q (read at Q_FAR) the normalised map c -> k'(q, c q) / q'(q) settles where q grows
+        geometrically (positively homogeneous blocks): its fixed point c* and slope chi_c there, as for a
+        finite q*. Where q grows linearly (bounded phi: q_l ~ q_step l) that map tends to the identity and
+        c_{l+1} - c_l = D(c_l) / q_{l+1} with D(c) = k'(q, c q) - c q'(q): in log-depth, dc/dlog l =
+        D(c) / q_step, so c approaches the stable zero c* of D polynomially, |c_l - c*| ~ l^-p with
+        p = -D'(c*) / q_step (Yang & Schoenholz 2017: polynomial, not exponential, dynamics)."""
         from ntksym.symbolic.fixed_points import FixedPoints
 
         growth = aitken_limit(lambda q: self._length(q, w, b) / q)
-        step = aitken_limit(lambda q: self._length(q, w, b) - q) if abs(growth - 1) < 1e-9 else math.inf
-        if abs(growth - 1) < 1e-9:
-            growth = 1.0
+        linear = abs(growth - 1) < 1e-9
+        step = aitken_limit(lambda q: self._length(q, w, b) - q) if linear else math.inf
+        growth = 1.0 if linear else growth
 
         def normalised(q):
             qn, _, s = self._run(q, q, w, b)
             return q * s / qn
 
         chi = aitken_limit(normalised)
-        c_exp, c_last, text = self._iterate(w, b)
+        if linear and abs(chi - 1) < 1e-3:  # bounded branch, q -> inf: the normalised map tends to the identity
+            chi = 1.0
+        c_star, chi_c, c_exp, text = self._asymptotic(w, b, chi, step if linear else None)
+        measured = self._iterate(w, b, c_star)
         how = "geometrically" if growth > 1 else "linearly"
         notes.append(
             f"the length map has no finite fixed point: q grows {how} with depth (q_growth = lim q'/q, "
-            "q_step = lim q' - q as q -> inf); chi_1 and chi_q are limits as q -> inf, chi_1 in the "
-            "normalised coordinate c = q12 / q (Yang & Schoenholz 2017)"
+            "q_step = lim q' - q as q -> inf); chi_1 is the slope at c = 1 of the normalised correlation map "
+            "c -> q12'/q11' in the limit q -> inf, and c*, chi_c, the convergence are those of that limit "
+            "(Yang & Schoenholz 2017)"
         )
-        c_star = 1.0 if (not math.isnan(chi) and chi <= 1 + NORMALISED_EDGE and c_last > 1 - 1e-2) else NAN
+        notes.append(measured)
         return FixedPoints(
-            w, b, math.inf, chi, c_star, NAN, growth, mf.depth_scale(growth), NAN, "no finite fixed point",
-            ntk_depth("none", chi, NAN, None), forms, self.block.path, tuple(notes), growth, step, text, c_exp,
-            self._state(),
+            w, b, math.inf, chi, c_star, chi_c, growth, mf.depth_scale(growth), mf.depth_scale(chi_c) if not linear
+            else math.inf, "no finite fixed point", ntk_depth("none", chi, NAN, None), forms, self.block.path,
+            tuple(notes), growth, step, text, c_exp, self._state(),
         )
 
-    def _iterate(self, w: float, b: float) -> tuple[float, float, str]:
-        """Iterate the block's map from q0 = 1, c0 = 0.5 (no finite q*): the log-log slope p of 1 - c_l over
-        layers ITERATION, c at the last, and the convergence in words."""
+    def _asymptotic(self, w, b, chi, step):
+        """(c*, chi_c, exponent, text) of the correlations' limit dynamics (see `_unbounded`)."""
+        Q = np.array(Q_FAR)
+        L = float(self._length(Q, w, b))
+        if step is None:  # geometric growth: the normalised map c -> k'(Q, c Q) / q'(Q)
+            def corr(c):
+                return self._run(Q, np.asarray(c) * Q, w, b, slope=False)[1] / L
+
+            if chi <= 1 + NORMALISED_EDGE:
+                if abs(chi - 1) <= NORMALISED_EDGE:
+                    p, _, _ = eoc_approach_fn(lambda c: float(corr(c)))
+                    e = 1 / (p - 1)
+                    return 1.0, chi, e, f"polynomial: 1 - c_l ~ l^-{e:g} (the normalised map's kink order {p:g})"
+                return 1.0, chi, NAN, f"exponential: 1 - c_l ~ {chi:.6g}^l"
+            h = corr(mf.C_GRID) - mf.C_GRID
+            k = int(first_crossing(-h[None, :])[0])
+            if k < 0:
+                return NAN, NAN, NAN, "not determined (no stable correlation below 1 found)"
+            c = float(refine(lambda x: corr(x) - x, np.array(mf.C_GRID[k]), np.array(mf.C_GRID[k + 1]),
+                             np.array(h[k]), np.array(h[k + 1])))
+            chi_c = float(self._run(Q, np.array(c * Q), w, b)[2] * Q / L)
+            return c, chi_c, NAN, f"to c* = {c:.6g} < 1, exponential at rate |chi_c| = {abs(chi_c):.6g}"
+
+        def drift(c):  # D(c) = k'(Q, c Q) - c q'(Q): c_{l+1} - c_l = D(c_l) / q_{l+1}
+            return self._run(Q, np.asarray(c) * Q, w, b, slope=False)[1] - np.asarray(c) * L
+
+        d = drift(mf.C_GRID)
+        if d[0] > 0:  # just below 1 correlations rise: c* = 1
+            return 1.0, 1.0, NAN, ("to c* = 1, slower than exponential (q grows linearly: the normalised map tends "
+                                   "to the identity)")
+        k = int(np.argmax(d > 0)) - 1 if (d > 0).any() else -1
+        if k < 0:
+            return NAN, NAN, NAN, "not determined (no stable correlation found)"
+        c = float(refine(drift, np.array(mf.C_GRID[k]), np.array(mf.C_GRID[k + 1]), np.array(d[k]), np.array(d[k + 1])))
+        h = 1e-5
+        slope = float((drift(c + h) - drift(c - h)) / (2 * h))
+        p = -slope / step
+        return c, NAN, p, (f"to c* = {c:.6g} < 1, polynomial: |c_l - c*| ~ l^-{p:.4g} (q grows linearly by "
+                           f"{step:.6g} per layer; dc/dlog l = D(c) / q_step)")
+
+    def _iterate(self, w: float, b: float, c_star: float) -> str:
+        """Iterate the block's map from q0 = 1, c0 = 0.5 over ITERATION layers: the measured log-log slope of
+        |c_l - c*| (a check of the limit analysis, not a limit itself)."""
         first, last = ITERATION
         q, k = np.array(1.0), np.array(0.5)
-        gaps = {}
+        cs = {}
         for layer in range(1, last + 1):
             q, k, _ = self._run(q, k, w, b, slope=False)
             if not (np.isfinite(q) and np.isfinite(k)) or q <= 0:
-                return NAN, NAN, f"not measured (the iterated variance overflows by layer {layer})"
+                return f"iterated from q0 = 1, c0 = 0.5: the variance overflows by layer {layer}"
             if layer in (first, last):
-                gaps[layer] = 1.0 - float(k / q)
-        c_last = 1.0 - gaps[last]
-        g1, g2 = gaps[first], gaps[last]
-        if g2 <= 0 or g1 <= 0:
-            return NAN, c_last, f"c_l reaches 1 within {last} layers of the iterated map"
-        p = -math.log(g2 / g1) / math.log(last / first)
-        rate = (g2 / g1) ** (1 / (last - first))
-        if g2 > 0.5 * g1 and p < 0.05:
-            return p, c_last, (f"correlations do not converge to 1 within {last} layers: c_{last} = {c_last:.6g} "
-                               f"(iterated from q0 = 1, c0 = 0.5)")
-        return p, c_last, (
-            f"polynomial (measured on the iterated map from q0 = 1, c0 = 0.5): 1 - c_l ~ l^-{p:.3g} over layers "
-            f"{first}-{last} (1 - c_{last} = {g2:.3g}; an exponential fit would need rate {rate:.6g} per layer)"
-        )
+                cs[layer] = float(k / q)
+        text = f"iterated from q0 = 1, c0 = 0.5: c_{first} = {cs[first]:.6g}, c_{last} = {cs[last]:.6g}"
+        if math.isnan(c_star):
+            return text
+        g1, g2 = abs(cs[first] - c_star), abs(cs[last] - c_star)
+        if g1 > 0 and g2 > 0:
+            text += f"; |c_l - c*| falls like l^-{math.log(g1 / g2) / math.log(last / first):.3g} over layers {first}-{last}"
+        return text
 
     def _state(self) -> str:
         path = self.block.state_path
@@ -293,7 +339,7 @@ class CompositeAnalysis:
     def critical_w(self, b_values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         """w_std where chi_1 crosses 1 upwards per b_std (first crossing on mean_field.W_GRID), chi_1 there."""
         b = np.atleast_1d(np.asarray(b_values, float))
-        grid = mf.W_GRID
+        grid = mf.W_GRID[::4]  # 40 points: each is a root finding on the composed map; the root is refined
         out, chi_at = np.full(b.shape, np.nan), np.full(b.shape, np.nan)
         for i, bi in enumerate(b):
             chi, _, status = self._chi(grid, np.full_like(grid, bi))
@@ -319,6 +365,9 @@ class CompositeAnalysis:
         from ntksym.symbolic.fixed_points import EdgeOfChaos
 
         b = self.b if b is None else float(b)
+        probe = mf.W_GRID[::20]
+        if (self.solve(probe, np.full_like(probe, b))[1] == mf.NONE).all():
+            return EdgeOfChaos(NAN, b, NAN, None, "no finite fixed point for any w_std probed in [0.01, 50]")
         w, chi = (float(x[0]) for x in self.critical_w([b]))
         if math.isnan(w):
             return EdgeOfChaos(NAN, b, NAN, None, "chi_1 does not cross 1 for w_std in [0.01, 50]")
