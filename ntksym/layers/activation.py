@@ -36,7 +36,7 @@ class ActivationKind(LayerKind):
         (Price's theorem; Poole et al. 2016)."""
         from ntksym.symbolic.mean_field_maps import entrywise_map
 
-        return entrywise_map(step.nngp, step.nngp_diag, step.dual.ntk_factor, ctx)
+        return entrywise_map(step.nngp, step.nngp_diag, step.dual.ntk_factor, ctx, step.dual.ntk_factor_diag)
 
     def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("act", lower.activation(layer))

@@ -33,7 +33,7 @@ class LayerNormKind(LayerKind):
         from ntksym.symbolic.safe import SafeDiv
         from ntksym.symbolic.state import q11, q22
 
-        return entrywise_map(step.nngp, step.nngp_diag, SafeDiv(1, sp.sqrt(q11 * q22)), ctx)
+        return entrywise_map(step.nngp, step.nngp_diag, SafeDiv(1, sp.sqrt(q11 * q22)), ctx, SafeDiv(1, q11))
 
 
 KIND = LayerNormKind()

@@ -109,15 +109,25 @@ class EntrywiseMap:
     diag: Compiled
     cross: Compiled
     slope: Compiled
+    slope_diag: Compiled  # the slope at k = q (one input twice: a 1-D expectation where slope is 2-D)
 
     def run(self, q, k, w, b, slope: bool = True) -> Arrays:
-        s = self.slope(q, k, w, b) if slope else np.full(np.broadcast(q, k, w, b).shape, np.nan)
-        return self.diag(q, q, w, b), self.cross(q, k, w, b), s
+        same = np.shape(q) == np.shape(k) and np.array_equal(q, k)
+        qq = self.diag(q, q, w, b)
+        if not slope:
+            s = np.full(np.broadcast(q, k, w, b).shape, np.nan)
+        else:
+            s = (self.slope_diag if same else self.slope)(q, k, w, b)
+        return qq, (qq if same else self.cross(q, k, w, b)), s
 
 
-def entrywise_map(nngp: sp.Expr, nngp_diag: sp.Expr, slope: sp.Expr, ctx: MapContext) -> EntrywiseMap:
-    """The map of an entrywise rule: q12' = nngp, q11' = nngp_diag, slope = d nngp / d q12."""
-    return EntrywiseMap(compile_map(nngp_diag, ctx), compile_map(nngp, ctx), compile_map(slope, ctx))
+def entrywise_map(nngp: sp.Expr, nngp_diag: sp.Expr, slope: sp.Expr, ctx: MapContext,
+                  slope_diag: sp.Expr | None = None) -> EntrywiseMap:
+    """The map of an entrywise rule: q12' = nngp, q11' = nngp_diag, slope = d nngp / d q12 (and the slope
+    at q12 = q11 = q22, `slope_diag`, where it has its own 1-D form; default: `slope`)."""
+    s = compile_map(slope, ctx)
+    return EntrywiseMap(compile_map(nngp_diag, ctx), compile_map(nngp, ctx), s,
+                        s if slope_diag is None else compile_map(slope_diag, ctx))
 
 
 @dataclass(frozen=True)
