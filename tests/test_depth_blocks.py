@@ -148,7 +148,7 @@ def test_relu_residual_growth_and_normalised_chi_1_match_the_generated_kernel():
     assert fp.chi_1 == pytest.approx(1.0, abs=1e-9) and fp.c_exponent == 2.0 and fp.c_star == 1.0
     model = ntksym.compile(spec, dtype="float64")
     x = _pair(1.0, 0.5)
-    (qa, _, ca), (qb, _, cb) = _state(model, x, depth=60), _state(model, x, depth=61)
+    (qa, _, _), (qb, _, _) = _state(model, x, depth=60), _state(model, x, depth=61)
     assert qb / qa == pytest.approx(fp.q_growth, rel=1e-9)
     # polynomial, not exponential: 1 - c_l ~ A / l^2 (the normalised arc-cosine map's kink); the log-log
     # slope over layers 400-1600 is 1.79 on the way to 2 (at w_std 1, b_std 0: q stays below float64's range)
