@@ -156,7 +156,8 @@ class CompositeBlock:
 
     @property
     def activation_names(self) -> tuple[str, ...]:
-        names = [step.label for step in iter_steps(self.steps) if step.kind == "activation"]
+        names = [step.label for step in iter_steps(self.steps) if isinstance(step, EntrywiseStep)
+                 and step.kind == "activation"]
         return tuple(dict.fromkeys(names))
 
 
