@@ -13,7 +13,7 @@ import ntksym
 from ntksym.cli.common import SpecArg, check_output, save_npz
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.symbolic.fixed_points import Analysis
+from ntksym.symbolic.fixed_points import make_analysis
 
 MAX_POINTS = 2000
 MAX_STD = 1e6
@@ -52,14 +52,14 @@ def phase(
     w_std: Annotated[str, typer.Option("--w-std", help="w_std range START:STOP:COUNT.")] = "0.5:3:60",
     b_std: Annotated[str, typer.Option("--b-std", help="b_std range START:STOP:COUNT.")] = "0:1:60",
 ) -> None:
-    """Draw the phase diagram of the spec's repeated dense + activation block.
+    """Draw the phase diagram of the spec's repeated block (dense or conv, activation, layer_norm, residual).
 
     Colours show chi_1 (ordered < 1 < chaotic), the black curve is the edge of chaos, the star is the
     spec's own (w_std, b_std). Example: ntksym phase specs/tanh_edge_of_chaos.yaml -o phase.png
     """
     w_values, b_values = parse_range(w_std, "--w-std"), parse_range(b_std, "--b-std")
     check_output(output, ".png")
-    analysis = Analysis(ntksym.derive(ntksym.load_spec(spec)), {})
+    analysis = make_analysis(ntksym.derive(ntksym.load_spec(spec)), {})
     analysis.check_sweepable()
     columns = (
         TextColumn("{task.description}"),
@@ -75,11 +75,7 @@ def phase(
         progress.advance(task)
     from ntksym.plots.phase import phase_png
 
-    title = (
-        f"{analysis.block.activation.name if analysis.block.activation.name != 'expr' else 'phi'}: "
-        f"{analysis.block.path}"
-    )
-    write_atomic(output, phase_png(w_values, b_values, chi, critical, (analysis.w, analysis.b), title))
+    write_atomic(output, phase_png(w_values, b_values, chi, critical, (analysis.w, analysis.b), analysis.title))
     grid = output.with_suffix(".npz")
     save_npz(
         grid,

@@ -197,18 +197,18 @@ def test_unrepeated_identical_pairs_are_analysed():
     assert fp.block == "layers[0].repeat" and fp.phase == "chaotic"  # rolled into a repeat (spec/rolling.py)
 
 
-def test_residual_blocks_are_refused_with_a_reason():
+def test_blocks_with_layers_not_analysed_are_refused_with_a_reason():
     layers = (
         "  - repeat: 4\n    layers:\n      - residual:\n          layers:\n"
-        "            - dense: {w_std: 1.0}\n            - activation: relu\n"
+        "            - dense: {w_std: 1.0}\n            - activation: relu\n            - dropout: {keep: 0.9}\n"
     )
     d = ntksym.derive(ntksym.parse_spec(spec_text(layers)))
     with pytest.raises(
-        ntksym.DerivationError, match="not analysed: layers\\[0\\].repeat: its body has residual"
+        ntksym.DerivationError, match="not analysed: layers\\[0\\].repeat: its body has dropout"
     ):
         d.fixed_points()
     out = d.to_dict()["fixed_point"]
-    assert out["applies"] is False and "residual" in out["reason"]
+    assert out["applies"] is False and "dropout" in out["reason"]
 
 
 def test_unknown_override_is_refused():

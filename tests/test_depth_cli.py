@@ -57,3 +57,15 @@ def test_phase_refuses_bad_ranges_with_exit_2(tmp_path, value, message):
     result = _run("phase", SPEC, "--w-std", value, "-o", str(tmp_path / "p.png"))
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_phase_of_a_layer_norm_block(tmp_path):
+    out = tmp_path / "phase_ln.png"
+    spec = str(ROOT / "specs" / "tanh_layernorm_depth.yaml")
+    result = _run("phase", spec, "--w-std", "0.5:2.5:5", "--b-std", "0:1:4", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    grid = np.load(out.with_suffix(".npz"))
+    chi = grid["chi_1"]
+    assert np.isfinite(chi).all() and np.all(np.diff(chi, axis=1) > 0)  # layer norm: q* = w^2 + b^2 always
+    assert np.all(np.diff(chi, axis=0) < 0)  # bias variance: towards order
+    assert np.isfinite(grid["critical_w_std"][1:]).all()

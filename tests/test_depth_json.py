@@ -16,7 +16,9 @@ from tests.conftest import ROOT, spec_text
 
 jsonschema = pytest.importorskip("jsonschema")
 
-NUMBERS = ("q_star", "chi_1", "c_star", "chi_c", "chi_q", "xi_q", "xi_c", "w_std", "b_std")
+NUMBERS = ("q_star", "chi_1", "c_star", "chi_c", "chi_q", "xi_q", "xi_c", "w_std", "b_std", "q_growth", "q_step",
+           "c_exponent")
+GROWTH = {"q_growth": "nan", "q_step": "nan", "c_exponent": "nan"}  # a finite q*: q does not grow; approach exponential
 
 
 def _spec(tmp_path, activation: str, w: float, b: float) -> str:
@@ -75,7 +77,9 @@ def test_relu_without_a_finite_fixed_point(tmp_path):
     assert fp.chi_1 == out["chi_1"] == pytest.approx(2.0, rel=1e-12)  # w^2 / 2, a real number
     assert fp.chi_q == pytest.approx(2.0, rel=1e-9) and fp.xi_q == math.inf
     assert math.isnan(fp.c_star) and math.isnan(fp.chi_c) and math.isnan(fp.xi_c)
-    assert out["nonfinite"] == {"q_star": "inf", "c_star": "nan", "chi_c": "nan", "xi_q": "inf", "xi_c": "nan"}
+    assert out["nonfinite"] == {"q_star": "inf", "c_star": "nan", "chi_c": "nan", "xi_q": "inf", "xi_c": "nan",
+                                "q_step": "inf", "c_exponent": "nan"}
+    assert out["q_growth"] == pytest.approx(2.0, rel=1e-9)  # ReLU, w_std 2: q grows by w^2 / 2 per layer
     assert out["ntk"]["regime"] == "undetermined" and out["ntk"]["rate"] is None
     _same(data, fp)
     edge = data["edge_of_chaos"]
@@ -87,7 +91,7 @@ def test_tanh_ordered(tmp_path):
     data, fp = _derive_json(path), _python(path)
     assert fp.phase == "ordered" and 0 < fp.chi_1 < 1 and 0 < fp.q_star < math.inf
     assert fp.c_star == 1.0 and 0 < fp.xi_c < math.inf and 0 < fp.xi_q < math.inf
-    assert data["fixed_point"]["nonfinite"] == {} and data["fixed_point"]["ntk"]["regime"] == "freeze"
+    assert data["fixed_point"]["nonfinite"] == GROWTH and data["fixed_point"]["ntk"]["regime"] == "freeze"
     _same(data, fp)
 
 
@@ -106,7 +110,7 @@ def test_tanh_chaotic(tmp_path):
     path = _spec(tmp_path, "tanh", 2.5, 0.3)
     data, fp = _derive_json(path), _python(path)
     assert fp.phase == "chaotic" and fp.chi_1 > 1 and -1 < fp.c_star < 1 and 0 < fp.xi_c < math.inf
-    assert data["fixed_point"]["nonfinite"] == {} and data["fixed_point"]["ntk"]["regime"] == "chaos"
+    assert data["fixed_point"]["nonfinite"] == GROWTH and data["fixed_point"]["ntk"]["regime"] == "chaos"
     _same(data, fp)
 
 
@@ -129,3 +133,13 @@ def test_relu_at_the_edge_every_q_is_fixed():
     assert fp.phase == "edge of chaos" and math.isnan(fp.q_star) and fp.xi_c == math.inf
     text = ntksym.derive(ntksym.load_spec(ROOT / "specs" / "relu_mlp.yaml")).text()
     assert "q*           = any (every q is a fixed point)" in text
+
+
+@pytest.mark.parametrize("name", ["tanh_layernorm_depth", "tanh_resnet_depth", "tanh_conv_depth"])
+def test_composed_blocks_validate_and_their_text_has_no_none(name):
+    path = str(ROOT / "specs" / f"{name}.yaml")
+    data, fp = _derive_json(path), _python(path)
+    _same(data, fp)
+    assert data["fixed_point"]["state"] and data["fixed_point"]["convergence"]
+    text = CliRunner().invoke(app, ["derive", path])
+    assert text.exit_code == 0 and "None" not in text.output and "chi_1        = " in text.output

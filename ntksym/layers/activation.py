@@ -20,6 +20,7 @@ class ActivationKind(LayerKind):
     key = "activation"
     doc = "elementwise nonlinearity: a name, {name: ..., params} or {expr: ...}"
     gaussian_input = True
+    depth_analysed = True
 
     def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
         from ntksym.symbolic.rules import activation_dual
@@ -29,6 +30,13 @@ class ActivationKind(LayerKind):
         dual = activation_dual(layer)
         return EntrywiseStep(layer.path, label(layer), dual.nngp, dual.ntk_factor * t12, dual.nngp_diag,
                              dual.ntk_factor_diag * t11, dual=dual, gap=dual.nngp_gap, kind=self.key)
+
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """The dual: E[phi(u)^2] on the diagonal, E[phi(u) phi(v)] for the pair, slope E[phi'(u) phi'(v)]
+        (Price's theorem; Poole et al. 2016)."""
+        from ntksym.symbolic.mean_field_maps import entrywise_map
+
+        return entrywise_map(step.nngp, step.nngp_diag, step.dual.ntk_factor, ctx, step.dual.ntk_factor_diag)
 
     def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         return ("act", lower.activation(layer))

@@ -12,6 +12,8 @@ it. The stages ask that object instead of testing types:
             `network_functions`: (shape, apply) functions for parameterless layers, copied into
             generated modules and registered with the finite-network interpreter; `network_weights`:
             (params, apply) functions of a kind with weights (conv_transpose, conv_local)
+  depth     `mean_field(step, ctx, body)` -> the step's mean-field map for the depth analysis
+            (symbolic/mean_field_maps.py); None: a block holding the kind is not analysed
   reports   `describe(layer)` for `validate`, `weights(layer, width)` for `check`'s size estimate,
             `text` / `latex` / `summary` of a spatial step for `derive`
 
@@ -45,6 +47,7 @@ class LayerKind:
     has_weights: ClassVar[bool] = False  # dense, conv: needs its fan-in, sets the next one
     gaussian_input: ClassVar[bool] = False  # activations: the kernel rule needs Gaussian inputs of one covariance
     kernel_helpers: ClassVar[str] = ""
+    depth_analysed: ClassVar[bool] = False  # has a `mean_field` map: a repeated block holding it is analysed
     registry: ClassVar[Any] = None  # every kind by key (set by ntksym.layers): combinators look up their children's
     network_functions: ClassVar[tuple[Callable, ...]] = ()
     # (params_fn(shape, rec, width, stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization)) of a
@@ -76,6 +79,13 @@ class LayerKind:
     def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
         """A combinator's step: the shape its body leaves (symbolic/spatial_plan.py walks the rest)."""
         raise NotImplementedError(f"layer kind {self.key!r} holds no child layers")
+
+    # -- depth analysis -----------------------------------------------------------------------------
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """The step's map (q, k) -> (q', k', dk'/dk) of one input pair at equal variances, for the depth
+        analysis of a repeated block (symbolic/mean_field_maps.py; `body(children)` maps a combinator's
+        children). Kinds that give one set `depth_analysed`; None: not analysed (the default)."""
+        return None
 
     # -- codegen --------------------------------------------------------------------------------
     def emit(self, step: Any, writer: Any, indent: str) -> list[str]:

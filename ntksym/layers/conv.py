@@ -33,6 +33,7 @@ class ConvKind(LayerKind):
         "channels": Field("count", None, "finite network's channels"),
     }
     on_pixels = has_weights = True
+    depth_analysed = True
     layer_class = s.Conv  # conv_transpose and conv_local subclass this kind with their own dataclass
     helper = "_conv"  # the prelude function the emitted line calls
 
@@ -52,6 +53,19 @@ class ConvKind(LayerKind):
 
     def spatial_shape(self, step: Any, dims: tuple[int, ...]) -> tuple[int, ...] | None:
         return output_dims(dims, step.window, step.stride, step.padding)
+
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """Translation-invariant inputs (every pixel the same variance q, every pixel pair of the two
+        inputs the same covariance k): the patch average of a constant covariance is that constant, so a
+        conv acts on the pixel diagonal as a dense layer with its w_std, b_std (Xiao et al. 2018,
+        "Dynamical isometry and a mean field theory of CNNs"). Only `conv` (stride and padding change
+        nothing away from the boundary); conv_transpose and conv_local are not analysed."""
+        import sympy as sp
+
+        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.symbolic.state import q11, q12
+
+        return entrywise_map(step.nngp, step.nngp.subs(q12, q11), sp.diff(step.nngp, q12), ctx)
 
     def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.symbolic.state import fan_in, q12, t12

@@ -58,6 +58,7 @@ class ConvLocalKind(ConvKind):
     key = "conv_local"
     doc = "locally connected convolution: no weight sharing across pixels"
     layer_class = ConvLocal
+    depth_analysed = False  # not analysed (no weight sharing: the pixel diagonal is dense-like, not checked)
     helper = "_conv_local"
     kernel_helpers = '''
 def _conv_local(state, affine, hp, full, window, stride, padding, width=None):

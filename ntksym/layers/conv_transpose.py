@@ -87,6 +87,7 @@ class ConvTransposeKind(ConvKind):
     key = "conv_transpose"
     doc = "transposed convolution (upsampling by the stride)"
     layer_class = ConvTranspose
+    depth_analysed = False  # upsampling: checkerboard patterns, no translation-invariant fixed point
     helper = "_conv_transpose"
     kernel_helpers = '''
 def _transpose_pads(k, s, padding):

@@ -21,6 +21,7 @@ class DenseKind(LayerKind):
     doc = "fully-connected affine layer"
     fields = {"w_std": W_STD, "b_std": B_STD, "width": Field("count", None, "finite network's width")}
     has_weights = True
+    depth_analysed = True
 
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.Dense(values["w_std"], values["b_std"], values["width"], path=where)
@@ -29,6 +30,15 @@ class DenseKind(LayerKind):
         from ntksym.symbolic.rules.dense import dense_step
 
         return dense_step(layer, parameterization)
+
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """q' = w^2 q + b^2 on both the diagonal and the pair covariance; slope w^2 (Poole et al. 2016)."""
+        import sympy as sp
+
+        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.symbolic.state import q12
+
+        return entrywise_map(step.nngp, step.nngp_diag, sp.diff(step.nngp, q12), ctx)
 
     def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
         is_output = layer is lower.output

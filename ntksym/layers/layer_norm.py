@@ -12,6 +12,7 @@ from ntksym.spec import schema as s
 class LayerNormKind(LayerKind):
     key = "layer_norm"
     doc = "normalise each input over its features"
+    depth_analysed = True
 
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.LayerNorm(path=where)
@@ -20,6 +21,19 @@ class LayerNormKind(LayerKind):
         from ntksym.symbolic.rules.dense import layer_norm_step
 
         return layer_norm_step(layer)
+
+
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """In the infinite-width limit layer norm maps each input's variance to 1 and keeps correlations:
+        q' = 1, k' = k / sqrt(q11 q22), slope 1 / q (Jacot, Gabriel, Hongler 2019, "Freeze and chaos
+        for DNNs": normalisation pushes towards chaos). A zero input stays 0, as in the kernel rule."""
+        import sympy as sp
+
+        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.symbolic.safe import SafeDiv
+        from ntksym.symbolic.state import q11, q22
+
+        return entrywise_map(step.nngp, step.nngp_diag, SafeDiv(1, sp.sqrt(q11 * q22)), ctx, SafeDiv(1, q11))
 
 
 KIND = LayerNormKind()

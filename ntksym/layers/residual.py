@@ -21,6 +21,7 @@ class ResidualKind(LayerKind):
     doc = "y = x + scale * block(x)"
     fields = {"layers": Field("layers"), "scale": Field("real", 1.0, "y = x + scale * block(x)")}
     combinator = True
+    depth_analysed = True
 
     def build(self, values: dict[str, Any], where: str, error: Callable[[str, str], Exception]) -> Any:
         return s.Residual(values["layers"], values["scale"], path=where)
@@ -47,6 +48,14 @@ class ResidualKind(LayerKind):
                 f"{walker.describe(out)}, so x + block(x) is undefined; keep the shape inside residual "
                 "blocks (conv with padding SAME and stride 1, no pooling)")
         return dataclasses.replace(out, merged=out.merged or state.merged)  # x + block(x) keeps x's mixture
+
+    def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
+        """q' = q + scale^2 q_block, k' = k + scale^2 k_block, slope 1 + scale^2 slope_block (Yang &
+        Schoenholz 2017, "Mean field residual networks"); None where the block holds a kind not analysed."""
+        from ntksym.symbolic.mean_field_maps import ResidualMap, number
+
+        scale = number(step.scale, ctx, f"{step.path}.scale")
+        return ResidualMap(body(step.body), scale * scale)
 
     def emit(self, step: Any, writer: Any, indent: str) -> list[str]:
         from ntksym.codegen.text import comment_text

@@ -1,8 +1,11 @@
 """Find the block whose depth behaviour the mean-field analysis describes.
 
-Analysed: a `repeat` whose body is dense + activation (in either order), or several identical such
-pairs; without a repeat, a run of at least two identical dense + activation pairs. Anything else
-(residual blocks, layer norm, pairs that differ) is refused with a `DerivationError` saying why.
+`find_block`: a `repeat` whose body is dense + activation (in either order), or several identical such
+pairs; without a repeat, a run of at least two identical dense + activation pairs (closed forms,
+`fixed_points.Analysis`). `find_composite`: any other `repeat` whose layers all have a mean-field map
+(dense, conv, activation, layer_norm, residual: their kinds' `mean_field` hooks), analysed by composing
+the maps (`depth_composite.CompositeAnalysis`). Anything else is refused with a `DerivationError`
+saying why.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import sympy as sp
 from ntksym.errors import DerivationError
 from ntksym.spec import schema as s
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, Step
+from ntksym.symbolic.mean_field_maps import SWEEP_B, SWEEP_W
+from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, Step, iter_steps
 from ntksym.symbolic.values import to_sympy
 
 if TYPE_CHECKING:
@@ -23,7 +27,7 @@ if TYPE_CHECKING:
 
 NOT_ANALYSED = (
     "the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
-    "dense + activation layers"
+    "dense, conv, activation and layer_norm layers and residual blocks of them"
 )
 
 
@@ -123,3 +127,88 @@ def _block(spec: s.Spec, path: str, pair: tuple[EntrywiseStep, EntrywiseStep], d
         raise DerivationError(f"{path}: internal error: cannot locate the block's layers in the spec")
     b = sp.Integer(0) if dense.b_std is None else to_sympy(dense.b_std)
     return Block(path, dense, act, pair[1].dual, to_sympy(dense.w_std), b, depth)
+
+
+@dataclass(frozen=True)
+class CompositeBlock:
+    """A repeated block holding layer norm, residual blocks or convolutions (or dense + activation in
+    any arrangement the pair finder refuses), analysed by composing its layers' mean-field maps
+    (symbolic/mean_field_maps.py).
+
+    `steps`: the body derived again with the swept w_std / b_std as symbols (`W_SYM`, `B_SYM`) in
+    every weight layer (dense, conv) whose w_std (b_std) is the first weight layer's, and rotated to
+    end with the body's last weight layer at its top level: the analysed state is that layer's output
+    (the pre-activation, as for a dense + activation block); without one at the top level (a body of
+    residual blocks) it is the block's output."""
+
+    path: str
+    steps: tuple[Step, ...]
+    w: sp.Expr  # the first weight layer's w_std, as in the spec
+    b: sp.Expr  # its b_std (0 without a bias)
+    has_bias: bool
+    weight_path: str  # the first weight layer's key path
+    state_path: str  # the layer whose output is the analysed state ("" : the block's output)
+    kinds: tuple[str, ...]  # every layer kind in the body, depth first, once each
+    convs: tuple[s.Conv, ...]  # the body's convolutions (for the boundary notes)
+    depth: sp.Expr
+    swept_w: tuple[str, ...]  # key paths of the layers whose w_std the sweep sets
+    swept_b: tuple[str, ...]
+
+    @property
+    def activation_names(self) -> tuple[str, ...]:
+        names = [step.label for step in iter_steps(self.steps) if isinstance(step, EntrywiseStep)
+                 and step.kind == "activation"]
+        return tuple(dict.fromkeys(names))
+
+
+def find_composite(derivation: Derivation) -> CompositeBlock:
+    """The first top-level `repeat` whose body's kinds all have a mean-field map, or a DerivationError."""
+    from ntksym.layers import LAYERS, kind_of, walk_layers
+    from ntksym.symbolic.derivation import _derive_layers
+
+    reasons: list[str] = []
+    for step in derivation.steps:
+        if not isinstance(step, RepeatStep):
+            continue
+        repeat = _layer_at(derivation.spec.layers, step.path)
+        if not isinstance(repeat, s.Repeat):
+            continue
+        layers = tuple(walk_layers(repeat.layers))
+        missing = sorted({lay.kind for lay in layers if not LAYERS[lay.kind].depth_analysed})
+        if missing:
+            reasons.append(f"{step.path}: its body has {', '.join(missing)} (not analysed)")
+            continue
+        weights = [lay for lay in layers if kind_of(lay).has_weights and hasattr(lay, "w_std")]
+        if not weights:
+            reasons.append(f"{step.path}: its body has no dense or conv layer (no w_std, b_std to analyse)")
+            continue
+        first = weights[0]
+        swept_w = tuple(lay.path for lay in weights if lay.w_std == first.w_std)
+        swept_b = tuple(lay.path for lay in weights if lay.b_std == first.b_std)
+
+        def sweep(layer, swept_w=swept_w, swept_b=swept_b):
+            import dataclasses
+
+            changes: dict = {}
+            if layer.path in swept_w:
+                changes["w_std"] = s.Ref(SWEEP_W)
+            if layer.path in swept_b:
+                changes["b_std"] = s.Ref(SWEEP_B)
+            return dataclasses.replace(layer, **changes) if changes else layer
+
+        from ntksym.layers import map_layers
+
+        body = _derive_layers(map_layers(repeat.layers, sweep), derivation.spec.parameterization)
+        top = [i for i, st in enumerate(body) if kind_of(st).has_weights and st.kind in ("dense", "conv")]
+        state_path = ""
+        if top:
+            i = top[-1]
+            body = body[i + 1:] + body[: i + 1]
+            state_path = body[-1].path
+        b = sp.Integer(0) if first.b_std is None else to_sympy(first.b_std)
+        kinds = tuple(dict.fromkeys(lay.kind for lay in layers))
+        convs = tuple(lay for lay in layers if isinstance(lay, s.Conv) and lay.kind == "conv")
+        return CompositeBlock(step.path, body, to_sympy(first.w_std), b, first.b_std is not None, first.path,
+                              state_path, kinds, convs, step.count, swept_w, swept_b)
+    detail = "; ".join(reasons) if reasons else "the spec has no repeat of analysed layers"
+    raise DerivationError(f"not analysed: {detail}. {NOT_ANALYSED}")

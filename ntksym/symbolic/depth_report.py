@@ -23,10 +23,10 @@ LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
 def analyse(d: Derivation) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfChaos, else the reason (str)
     """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason). Cached: text, LaTeX and JSON
     of one derivation share one numeric analysis."""
-    from ntksym.symbolic.fixed_points import Analysis
+    from ntksym.symbolic.fixed_points import make_analysis
 
     try:
-        analysis = Analysis(d, {})
+        analysis = make_analysis(d, {})
         fp = analysis.fixed_points()
         analysis.check_sweepable()
         return fp, analysis.edge_of_chaos()
@@ -49,6 +49,8 @@ def depth_dict(d: Derivation) -> dict:
 def _num(v) -> str:
     if v is None:
         return "none"
+    if isinstance(v, float) and math.isinf(v):
+        return "inf" if v > 0 else "-inf"
     if isinstance(v, float) and math.isnan(v):
         return "nan (not defined)"
     return f"{v:.6g}" if isinstance(v, float) else str(v)
@@ -70,10 +72,40 @@ def _q_star(fp) -> str:
     return _num(fp.q_star)
 
 
+def _composite_text(fp) -> list[str]:
+    """A composed block (layer norm, residual, conv): the maps are numeric compositions, no closed forms."""
+    lines = [
+        f"depth analysis of {fp.block} (mean field, composed layer maps: Poole et al. 2016, Schoenholz et al. "
+        "2017, Yang & Schoenholz 2017, Xiao et al. 2018):",
+        f"  state        = {fp.state}",
+        f"  length map   q' = {fp.symbolic.length_map} (numeric)",
+        f"  q*           = {_q_star(fp)}",
+    ]
+    if math.isinf(fp.q_star):
+        lines += [
+            f"  q growth     = {_num(fp.q_growth)} per layer (lim q'/q), step {_num(fp.q_step)} (lim q' - q)",
+            f"  chi_1        = {_num(fp.chi_1)}   [lim q (dq12'/dq12) / q' as q -> inf: normalised c = q12 / q]",
+        ]
+    else:
+        lines += [
+            f"  chi_1        = {_num(fp.chi_1)}   [dq12'/dq12 at q12 = q11 = q22 = q*: slope of c' at c = 1]",
+            f"  c*           = {_num(fp.c_star)}",
+            f"  chi_c        = {_num(fp.chi_c)}   [dq12'/dq12 at c*]",
+            f"  xi_q         = {_num(fp.xi_q)}   [-1/log|slope of the length map at q*|, slope {_num(fp.chi_q)}]",
+            f"  xi_c         = {_num(fp.xi_c)}   [-1/log chi_c]",
+        ]
+    lines += [f"  phase        = {fp.phase}", f"  correlations = {fp.convergence}"]
+    if fp.ntk.regime != "undetermined":
+        lines.append(f"  NTK at depth = {fp.ntk.regime}: tends to {fp.ntk.limit}; {fp.ntk.approach}")
+    return lines + [f"  note: {n}" for n in fp.notes]
+
+
 def depth_text(d: Derivation) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return ["depth analysis: " + eoc]
+    if fp.state:
+        return _composite_text(fp) + [_edge_line(eoc)]
     f = fp.symbolic
     lines = [
         f"depth analysis of {fp.block} (mean field: Poole et al. 2016, Schoenholz et al. 2017):",
@@ -90,13 +122,17 @@ def depth_text(d: Derivation) -> list[str]:
         f"  NTK at depth = {fp.ntk.regime}: tends to {fp.ntk.limit}; {fp.ntk.approach}",
     ]
     lines += [f"  note: {n}" for n in fp.notes]
+    lines.append(_edge_line(eoc))
+    return lines
+
+
+def _edge_line(eoc) -> str:
     crit = "none in [0.01, 50]" if math.isnan(eoc.w_std) else f"{eoc.w_std:.6g}"
-    lines.append(
+    return (
         f"edge of chaos at b_std = {eoc.b_std:g}: w_std = {crit}"
         + (f"   [closed form: {eoc.symbolic}]" if eoc.symbolic else "")
         + (f" ({eoc.note})" if eoc.note else "")
     )
-    return lines
 
 
 def _latex(expr) -> str:
@@ -107,6 +143,13 @@ def depth_latex(d: Derivation) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return [rf"&\text{{depth analysis: {_plain(eoc)}}}\\"]
+    if fp.state:
+        return [
+            rf"&\text{{depth analysis (mean field, composed layer maps) of {_plain(fp.state)}:}}\\",
+            rf"q^* &= {_tex(fp.q_star)}, \quad \chi_1 = {_tex(fp.chi_1)}\\",
+            rf"c^* &= {_tex(fp.c_star)}, \quad \chi_c = {_tex(fp.chi_c)}\\",
+            rf"&\text{{phase: {fp.phase}; correlations: {_plain(fp.convergence)}}}\\",
+        ]
     f = fp.symbolic
     out = [
         r"&\text{depth analysis (mean field):}\\",

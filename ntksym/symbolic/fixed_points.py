@@ -24,8 +24,10 @@ from ntksym.symbolic.fixed_point_symbolic import Q_STAR, SymbolicForms, symbolic
 from ntksym.symbolic.ntk_depth import NTKDepth, eoc_approach, eoc_symbolic, ntk_depth
 from ntksym.symbolic.numeric_dual import NumericDual
 from ntksym.symbolic.state import q11, symbol_for
+from ntksym.symbolic.steps import RepeatStep
 
 if TYPE_CHECKING:
+    from ntksym.symbolic.depth_composite import CompositeAnalysis
     from ntksym.symbolic.derivation import Derivation
 
 EDGE_RTOL = 1e-9  # |chi_1 - 1| below this: the edge of chaos
@@ -34,7 +36,8 @@ INFINITY_PROBES = (1e8, 1e9, 1e10)  # where the maps' limits as q -> inf are rea
 NAN = math.nan
 
 
-NUMBER_FIELDS = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "chi_q", "w_std", "b_std")
+NUMBER_FIELDS = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "chi_q", "w_std", "b_std", "q_growth",
+                 "q_step", "c_exponent")
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,13 @@ class FixedPoints:
       correlation map is not defined (q* = 0 for c_star; no finite fixed point for both).
     - chi_q: the slope of the length map at q* (without a finite fixed point: its limit as q -> inf).
     - xi_q, xi_c: depth scales -1/log|chi_q|, -1/log|chi_c|; inf where |chi| >= 1, nan where chi is nan.
+    - q_growth, q_step: without a finite fixed point, lim q'/q and lim q' - q as q -> inf (the per-layer
+      growth factor and, where that is 1, the per-layer increment; inf where it grows faster); nan where
+      q* is finite.
+    - convergence: how correlations converge with depth, in words; c_exponent: p in 1 - c_l ~ l^-p
+      where the approach is polynomial (edge of chaos; residual blocks: measured), else nan.
+    - state: what q* and c* are the variance and correlation of (composed blocks; "" for dense +
+      activation: the pre-activation).
     """
 
     w_std: float
@@ -66,11 +76,17 @@ class FixedPoints:
     symbolic: SymbolicForms
     block: str  # key path of the analysed block
     notes: tuple[str, ...] = ()
+    q_growth: float = NAN
+    q_step: float = NAN
+    convergence: str = ""
+    c_exponent: float = NAN
+    state: str = ""
 
     def to_dict(self) -> dict:
         """JSON-ready: numbers stay numbers; inf and nan (not JSON) become null, and `nonfinite` names
         each such field with "inf", "-inf" or "nan" (the schema: `ntksym schema --derive`)."""
-        keys = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "phase", "chi_q", "w_std", "b_std", "block")
+        keys = ("q_star", "chi_1", "c_star", "chi_c", "xi_q", "xi_c", "phase", "chi_q", "w_std", "b_std", "block",
+                "q_growth", "q_step", "c_exponent", "convergence", "state")
         out = json_numbers({k: getattr(self, k) for k in keys})
         out["notes"] = list(self.notes)
         out["ntk"] = json_numbers(self.ntk.to_dict())
@@ -91,6 +107,17 @@ class EdgeOfChaos:
 
     def to_dict(self) -> dict:
         return json_numbers(dict(self.__dict__))
+
+
+def convergence_text(phase: str, chi: float, c_star: float, chi_c: float, eoc: tuple | None) -> str:
+    """How the correlation of two inputs converges with depth (Schoenholz et al. 2017), in words."""
+    if phase == "ordered":
+        return f"exponential: 1 - c_l ~ {chi:.6g}^l" if chi > 0 else "exponential"
+    if phase == "chaotic":
+        return f"to c* = {c_star:.6g} < 1, exponential at rate |chi_c| = {abs(chi_c):.6g}"
+    if math.isnan(c_star):
+        return "not determined (q* = 0)"
+    return "polynomial" + (f": 1 - c_l ~ l^-{1 / (eoc[0] - 1):g}" if eoc else "")
 
 
 def nonfinite_name(v) -> str | None:
@@ -131,20 +158,47 @@ def limit_at_infinity(f: Callable[[np.ndarray], np.ndarray]) -> float:
     return math.nan
 
 
+def hyperparameter_values(derivation, overrides: Mapping[str, float]) -> dict[sp.Symbol, float]:
+    """The spec's hyperparameter values with `overrides`, by symbol; an InputError for an unknown name."""
+    values = dict(derivation.hyperparameters)
+    for name, value in overrides.items():
+        if name not in values:
+            raise InputError(
+                f"unknown hyperparameter `{name}`{did_you_mean(name, values)}; "
+                f"the spec has: {', '.join(values) or 'none'}"
+            )
+        values[name] = float(value)
+    return {symbol_for(k): v for k, v in values.items()}
+
+
+def make_analysis(derivation: Derivation, overrides: Mapping[str, float]) -> Analysis | CompositeAnalysis:
+    """The analysis of the spec's repeated block: `Analysis` for dense + activation pairs (closed forms where
+    SymPy finds them), `CompositeAnalysis` for blocks with layer norm, residual blocks or convolutions."""
+    from ntksym.symbolic.depth_block import find_composite
+    from ntksym.symbolic.depth_composite import CompositeAnalysis
+    from ntksym.symbolic.mean_field_maps import SWEEP_B, SWEEP_W
+
+    try:
+        block = find_block(derivation)
+    except DerivationError as plain:
+        if not any(isinstance(step, RepeatStep) for step in derivation.steps):
+            raise
+        if {SWEEP_W, SWEEP_B} & set(derivation.hyperparameters):
+            raise DerivationError(f"hyperparameter names {SWEEP_W}, {SWEEP_B} are reserved") from plain
+        composite = find_composite(derivation)
+        return CompositeAnalysis(composite, hyperparameter_values(derivation, overrides))
+    return Analysis(derivation, overrides, block)
+
+
 class Analysis:
     """A block with hyperparameter values fixed: the numeric dual is compiled once."""
 
-    def __init__(self, derivation, overrides: Mapping[str, float]):
-        self.block: Block = find_block(derivation)
-        values = dict(derivation.hyperparameters)
-        for name, value in overrides.items():
-            if name not in values:
-                raise InputError(
-                    f"unknown hyperparameter `{name}`{did_you_mean(name, values)}; "
-                    f"the spec has: {', '.join(values) or 'none'}"
-                )
-            values[name] = float(value)
-        self.values = {symbol_for(k): v for k, v in values.items()}
+    def __init__(self, derivation, overrides: Mapping[str, float], block: Block | None = None):
+        self.block: Block = find_block(derivation) if block is None else block
+        self.values = hyperparameter_values(derivation, overrides)
+        self.title = (
+            f"{self.block.activation.name if self.block.activation.name != 'expr' else 'phi'}: {self.block.path}"
+        )
         what = f"{self.block.activation.path}"
         self.nd = NumericDual.from_dual(self.block.dual, self.values, what)
         self.w = self._number(self.block.w, "w_std")
@@ -182,6 +236,7 @@ class Analysis:
             )
             chi_inf = limit_at_infinity(lambda q: w2 * self.nd.D(q))
             chi_q = limit_at_infinity(lambda q: w2 * self.nd.dV(q))
+            growth = limit_at_infinity(lambda q: (w2 * self.nd.V(q) + b2) / q)
             return FixedPoints(
                 w,
                 b,
@@ -197,6 +252,9 @@ class Analysis:
                 self.forms,
                 self.block.path,
                 tuple(notes),
+                growth,
+                math.inf if growth > 1 else NAN,
+                "not determined (no finite fixed point)",
             )
         q_eval = q
         if status == mf.MARGINAL:
@@ -221,6 +279,7 @@ class Analysis:
             if phase == "edge of chaos" and status != mf.ZERO
             else None
         )
+        ntk = ntk_depth(phase, chi, chi_c, eoc)
         return FixedPoints(
             w,
             b,
@@ -232,10 +291,12 @@ class Analysis:
             mf.depth_scale(chi_q),
             mf.depth_scale(chi_c),
             phase,
-            ntk_depth(phase, chi, chi_c, eoc),
+            ntk,
             self.forms,
             self.block.path,
             tuple(notes),
+            convergence=convergence_text(phase, chi, c_star, chi_c, eoc),
+            c_exponent=ntk.approach_exponent,
         )
 
     def _eoc_approach(self, w2: float, b2: float, q: float, status: int):
@@ -301,17 +362,17 @@ class Analysis:
 
 
 def fixed_points(derivation: Derivation, **overrides: float) -> FixedPoints:
-    return Analysis(derivation, overrides).fixed_points()
+    return make_analysis(derivation, overrides).fixed_points()
 
 
 def edge_of_chaos(derivation: Derivation, b_std: float | None = None, **overrides: float) -> EdgeOfChaos:
-    analysis = Analysis(derivation, overrides)
+    analysis = make_analysis(derivation, overrides)
     analysis.check_sweepable()
     return analysis.edge_of_chaos(b_std)
 
 
 def critical_curve(derivation: Derivation, b_values: ArrayLike, **overrides: float) -> np.ndarray:
     """The edge of chaos w_std(b_std) for each b_std (NaN where chi_1 never crosses 1)."""
-    analysis = Analysis(derivation, overrides)
+    analysis = make_analysis(derivation, overrides)
     analysis.check_sweepable()
     return analysis.critical_w(b_values)[0]

@@ -94,13 +94,17 @@ def _scale(rate: float) -> float:
 
 
 def eoc_approach(nd: NumericDual, w2: float, b2: float, q: float) -> tuple[float, float, None]:
-    """(p, A, None) from the correlation map near c = 1: e - (1 - c'(1 - e)) = k e^p, measured at two
-    small e, p snapped to the nearest half-integer (the analytic structure: kink 3/2, smooth 2), then
-    k extrapolated in e (Richardson, next order e^(p-1) for a kink, e for smooth phi)."""
+    """`eoc_approach_fn` on the correlation map c -> (w^2 C(q, c) + b^2) / q of a dense + activation block."""
+    return eoc_approach_fn(lambda c: (w2 * float(nd.C(q, np.array(c))) + b2) / q)
+
+
+def eoc_approach_fn(corr) -> tuple[float, float, None]:
+    """(p, A, None) from a correlation map `corr` (float -> float) near c = 1: e - (1 - c'(1 - e)) = k e^p,
+    measured at two small e, p snapped to the nearest half-integer (the analytic structure: kink 3/2,
+    smooth 2), then k extrapolated in e (Richardson, next order e^(p-1) for a kink, e for smooth phi)."""
 
     def gap(e: float) -> float:
-        c1 = (w2 * float(nd.C(q, np.array(1.0 - e))) + b2) / q
-        return c1 - (1.0 - e)  # = k e^p + ...
+        return corr(1.0 - e) - (1.0 - e)  # = k e^p + ...
 
     g = [gap(e) for e in EPS]
     p_raw = np.log(g[0] / g[1]) / np.log(EPS[0] / EPS[1])

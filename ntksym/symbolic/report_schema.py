@@ -44,6 +44,20 @@ FIXED_POINT_NUMBERS = {
         "depth scale of correlations, -1/log|chi_c| (Schoenholz et al. 2017)",
         "inf: |chi_c| >= 1 (at the edge of chaos, or chi_c rounds to 1); nan: chi_c is nan",
     ),
+    "q_growth": (
+        "without a finite fixed point: lim q'/q as q -> inf, the factor by which q grows per layer (1: linear "
+        "growth, e.g. residual blocks of bounded phi; Yang & Schoenholz 2017)",
+        "nan: q* is finite (q does not grow); inf: q grows faster than geometrically",
+    ),
+    "q_step": (
+        "where q grows linearly (q_growth = 1): lim q' - q as q -> inf, the increment per layer",
+        "inf: q grows geometrically (q_growth > 1); nan: q* is finite, or the limit could not be read",
+    ),
+    "c_exponent": (
+        "p in 1 - c_l ~ l^-p (|c_l - c*| ~ l^-p for residual blocks with linear growth): the polynomial "
+        "approach of correlations",
+        "nan: the approach is exponential, or not determined",
+    ),
 }
 NTK_NUMBERS = {
     "off_diagonal_limit": ("the limit of the normalised NTK's off-diagonal entries with depth",
@@ -97,7 +111,7 @@ def _numbers_object(nullable: dict, numbers: dict, extra: dict, required_extra: 
 def _not_analysed() -> dict:
     return {"type": "object", "properties": {"applies": {"const": False}, "reason": {"type": "string"}},
             "required": ["applies", "reason"], "additionalProperties": False,
-            "description": "the spec is not analysed (e.g. residual blocks, layer norm, conv); `reason` says why"}
+            "description": "the spec is not analysed (e.g. attention, dropout, conv_transpose); `reason` says why"}
 
 
 def derivation_json_schema() -> dict:
@@ -112,11 +126,14 @@ def derivation_json_schema() -> dict:
         {"w_std": "the block's weight standard deviation", "b_std": "the block's bias standard deviation"},
         {"phase": {"enum": ["ordered", "chaotic", "edge of chaos", "no finite fixed point"]},
          "block": {"type": "string", "description": "key path of the analysed block"},
+         "convergence": {"type": "string", "description": "how correlations converge with depth, in words"},
+         "state": {"type": "string", "description": "composed blocks (layer norm, residual, conv): the layer "
+                   "whose output q* and c* describe; empty for dense + activation (the pre-activation)"},
          "notes": {"type": "array", "items": text},
          "ntk": ntk,
          "symbolic": {"type": "object", "description": "closed forms SymPy found, as text (null: none)",
                       "additionalProperties": {"type": ["string", "null"]}}},
-        ["phase", "block", "notes", "ntk", "symbolic"])
+        ["phase", "block", "notes", "ntk", "symbolic", "convergence", "state"])
     edge = _numbers_object(
         EDGE_NUMBERS, {"b_std": "the b_std the edge is found at"},
         {"symbolic": {"type": ["string", "null"], "description": "closed form of the critical w_std; null: none"},
