@@ -67,6 +67,7 @@ def test_adam_and_the_ntk_gp_raise_the_likelihood_too(digits):
     assert set(result.values) == {"sigma_w", "noise"}
 
 
+@pytest.mark.slow  # 10-15 s: BFGS through the CLI; BFGS is tested above and the CLI by the cv_accuracy test
 def test_cli_writes_a_fitted_spec_that_loads(tmp_path, digits):
     x, y = digits
     (tmp_path / "spec.yaml").write_text(SPEC)

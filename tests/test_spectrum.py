@@ -42,6 +42,7 @@ def test_per_direction_residuals_are_those_of_the_trained_ensemble(problem):
     assert spectrum.residuals[2, 0] / spectrum.residuals[0, 0] < 1e-3 < spectrum.residuals[2, -1] / spectrum.residuals[0, -1]
 
 
+@pytest.mark.slow  # about 10 s: finite networks at two widths
 def test_empirical_spectrum_approaches_the_analytic_one_with_width(problem):
     x, y = problem
     spec = ntksym.parse_spec(SPEC)
