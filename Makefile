@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench bench-quick clean
+.PHONY: demo test test-slow figures lint bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,16 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The full-size figures of "Reproducing the papers" (README), one example per seed: about an hour on 2 cores
+figures: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,data]"
+	$(BIN)/python examples/ntk_dispersion.py
+	$(BIN)/python examples/drift_ordered_vs_chaotic.py docs/drift_ordered_vs_chaotic.png
+	$(BIN)/python examples/linearized_digits.py
+	$(BIN)/python examples/ntk_spectrum.py
+	$(BIN)/python tools/depth_table.py
+	$(BIN)/python examples/fit_digits.py
 
 # mypy checks `ntksym` and `ntksym.cli` (the packages and paths are in pyproject.toml's [tool.mypy]); cli/ installs
 # as `ntksym.cli`, so build/mypy/ntksym/cli links to it for mypy to find (errors in cli/ name that path)
