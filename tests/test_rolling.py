@@ -49,3 +49,35 @@ def test_a_thousand_written_out_pairs_compile_as_one_loop():
     spec = _spec(PAIR * 1000)
     k = ntksym.compile(spec, dtype="float64").kernel(X)
     assert np.isfinite(k.ntk).all() and len(spec.layers) == 2
+
+
+def _varying(count: int, activation: str = "relu") -> str:
+    return "".join(f"  - dense: {{w_std: {1.2 + i / 100}, b_std: {0.05 + i / 1000}}}\n  - activation: {activation}\n"
+                   for i in range(count))
+
+
+def test_layers_that_differ_in_their_numbers_compile_as_one_loop_with_the_written_out_kernel():
+    import yaml
+    from reference_kernels import kernels
+
+    text = spec_text(_varying(30) + "  - activation: erf\n" + _varying(3, "erf") + READOUT, name="varying",
+                     extra="input_shape: [5]\n")
+    spec = ntksym.parse_spec(text)
+    assert len(spec.layers) == 68  # nothing identical to roll when the spec loads
+    model = ntksym.compile(spec, dtype="float64")
+    source = open(model.module.__file__).read()
+    assert source.count("lax.fori_loop(0, 30, ") == 1 and source.count("lax.fori_loop(0, 3, ") == 1
+    assert source.count("differ only in their numbers") == 2 and "def _cross_60(" not in source
+    k = model.kernel(X)
+    nngp, ntk = kernels(yaml.safe_load(text), X)  # the independent recursion, layer by layer
+    np.testing.assert_allclose(k.nngp, nngp, rtol=1e-10)
+    np.testing.assert_allclose(k.ntk, ntk, rtol=1e-10)
+
+
+def test_two_hundred_different_pairs_are_one_loop():
+    model = ntksym.compile(_spec(_varying(200)), dtype="float64")  # 5.9 s for `ntksym kernel`; unrolled: minutes
+    source = open(model.module.__file__).read()
+    # w_std = 2 and 3 give exact integers w^2, which are not floating-point constants: the run breaks there
+    assert source.count("lax.fori_loop(") == 3 and source.count("def _cross_") < 16
+    k = model.kernel(X)
+    assert np.isfinite(k.ntk).all() and np.all(np.linalg.eigvalsh(k.ntk) > 0)

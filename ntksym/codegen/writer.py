@@ -18,6 +18,7 @@ import sympy as sp
 from ntksym._version import __version__
 from ntksym.codegen.emit_network import network_parts
 from ntksym.codegen.printer import KernelPrinter
+from ntksym.codegen.rolling import MIN_RUN, VaryingRun, roll_varying_runs
 from ntksym.codegen.text import comment_text, prelude_source
 from ntksym.errors import CodegenError
 from ntksym.layers import LAYERS, kind_of
@@ -83,13 +84,36 @@ class ModuleWriter:
         return frozenset()
 
     def steps(self, steps: tuple[Step, ...], indent: str) -> list[str]:
-        """Lines of `_propagate` for `steps`: each step's kind writes its own (ntksym.layers)."""
+        """Lines of `_propagate` for `steps`: each step's kind writes its own (ntksym.layers); runs of layers
+        that differ only in their numbers become one loop (codegen/rolling.py)."""
         out: list[str] = []
-        for step in steps:
+        for step in roll_varying_runs(steps, self._constant_name) if len(steps) >= MIN_RUN else steps:
+            if isinstance(step, VaryingRun):
+                out.extend(self.varying_run(step, indent))
+                continue
             kind = kind_of(step)
             self.kinds_used.add(kind.key)
             out.extend(kind.emit(step, self, indent))
         return out
+
+    def _constant_name(self) -> str:
+        self.constants = getattr(self, "constants", 0) + 1
+        return f"_c{self.constants - 1}"
+
+    def varying_run(self, run: VaryingRun, indent: str) -> list[str]:
+        """A fori_loop over the copies of `run`, its constants looked up in `hp` from a table row per copy."""
+        for symbol in run.symbols:
+            self.hyper_symbols[symbol] = str(symbol)
+        k = self.new_index()
+        rows = ", ".join("[" + ", ".join(repr(v) for v in row) + "]" for row in run.table)
+        lookups = ", ".join(f"{str(sym)!r}: _table_{k}[_i, {j}]" for j, sym in enumerate(run.symbols))
+        lines = [f"{indent}# {comment_text(run.first_path)} to {comment_text(run.last_path)}: {len(run.table)} "
+                 "written-out blocks that differ only in their numbers, as one loop",
+                 f"{indent}_table_{k} = jnp.asarray([{rows}], DTYPE)",
+                 f"{indent}def _block_{k}(_i, s, hp=hp):",
+                 f"{indent}    hp = {{**hp, {lookups}}}"]
+        lines.extend(self.steps(run.body, indent + "    "))
+        return lines + [f"{indent}    return s", f"{indent}s = lax.fori_loop(0, {len(run.table)}, _block_{k}, s)"]
 
     def new_index(self) -> int:
         """A fresh number for a generated function's name (_cross_k, _affine_k, _block_k)."""
