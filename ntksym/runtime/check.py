@@ -25,7 +25,7 @@ from ntksym.layers import kind_of, map_layers, walk_layers
 from ntksym.runtime.check_report import CheckReport
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.empirical import empirical_ntk, monte_carlo_nngp
-from ntksym.runtime.network import Network, Params, network
+from ntksym.runtime.network import Network, Params, input_dim_of, network
 from ntksym.runtime.training import max_stable_learning_rate, prediction_gap, train
 from ntksym.spec import schema as s
 
@@ -125,7 +125,7 @@ def check(
     net = network(spec, hp)
     root = jax.random.PRNGKey(key)
     x_train, x_test = _inputs(spec, net, x, n, n_test, input_dim, jax.random.fold_in(root, 1))
-    dim = int(np.prod(x_train.shape[1:]))
+    dim = input_dim_of(x_train)
     k = int(net.apply(net.init(root, widths[0], dim), x_train[:1]).shape[-1])
     y_train = (
         default_targets(x_train, k, jax.random.fold_in(root, 2)) if y is None else np.asarray(y, np.float64)

@@ -227,11 +227,9 @@ def train(model, x_train, y_train, x_test, t, *, loss: str = "mse", learning_rat
         g0: Any = 0.0
     else:
         from ntksym.runtime.empirical import empirical_ntk
-        from ntksym.runtime.network import apply, init
+        from ntksym.runtime.network import apply, init, input_dim_of
 
-        shape = tuple(np.shape(x_train)[1:])
-        params = init(jax.random.PRNGKey(seed), model.spec, width,
-                      input_dim=shape[0] if len(shape) == 1 else int(np.prod(shape)),
+        params = init(jax.random.PRNGKey(seed), model.spec, width, input_dim=input_dim_of(x_train),
                       hyperparameters=hyperparameters or None)
         dd, td = empirical_ntk(params, x_train), empirical_ntk(params, x_test, x_train)
         f0, g0 = np.asarray(apply(params, jnp.asarray(x_train))), np.asarray(apply(params, jnp.asarray(x_test)))

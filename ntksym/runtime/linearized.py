@@ -41,7 +41,7 @@ from ntksym.runtime.data import check_inputs
 from ntksym.runtime.dynamics_loss import LOSSES, loss_value, targets, train_from_kernels
 from ntksym.runtime.empirical import empirical_ntk
 from ntksym.runtime.linearized_report import Curves, LinearizedReport
-from ntksym.runtime.network import Network, Params, network
+from ntksym.runtime.network import Network, Params, input_dim_of, network
 from ntksym.runtime.training import descend, max_stable_learning_rate
 from ntksym.spec.schema import Spec
 
@@ -240,7 +240,7 @@ def compare_linearized(
         raise InputError(f"y_test has {y_te.shape[1]} outputs but y_train has {k}; they must agree")
     hp: dict[str, Any] = dict(hyperparameters or {})
     net = network(spec, hp)
-    dim = x_train.shape[1] if x_train.ndim == 2 else int(np.prod(x_train.shape[1:]))
+    dim = input_dim_of(x_train)
     outputs = int(net.apply(net.init(jax.random.PRNGKey(0), widths[0], dim), x_train[:1]).shape[-1])
     if outputs != k:
         raise InputError(f"the targets have {k} outputs but the network has {outputs}; make the readout's width "

@@ -158,6 +158,11 @@ def init(
     return network(spec, hyperparameters).init(key, width, input_dim)
 
 
+def input_dim_of(x: ArrayLike) -> int:
+    """Features per example of x (its trailing axes flattened): `init`'s input_dim for a fully connected net."""
+    return int(np.prod(np.shape(x)[1:]))
+
+
 def apply(params: Params, x: ArrayLike) -> jax.Array:
     """Outputs (n, k) of the network `params` belong to."""
     return params.network.apply(params, x)

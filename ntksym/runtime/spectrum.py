@@ -73,9 +73,8 @@ def empirical_spectrum(spec, x: ArrayLike, y: ArrayLike, times: ArrayLike, *, wi
                        learning_rate: float = 1.0) -> Spectrum:
     """`spectrum_of` the empirical NTK at initialisation of `spec`'s finite network of hidden width `width`."""
     from ntksym.runtime.empirical import empirical_ntk
-    from ntksym.runtime.network import init
+    from ntksym.runtime.network import init, input_dim_of
 
     x = np.asarray(x)
-    dim = None if spec.input_shape is not None else int(np.prod(x.shape[1:]))
-    params = init(jax.random.PRNGKey(seed), spec, width, input_dim=dim)
+    params = init(jax.random.PRNGKey(seed), spec, width, input_dim=input_dim_of(x))
     return spectrum_of(np.asarray(empirical_ntk(params, x)), y, times, learning_rate)
