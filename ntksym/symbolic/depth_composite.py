@@ -325,15 +325,7 @@ class CompositeAnalysis:
     def chi_1_grid(self, w_values: ArrayLike, b_values: ArrayLike,
                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         w = np.asarray(w_values, float)
-        chi, q, status = [], [], []
-        for b in np.asarray(b_values, float):
-            row = self._chi(w, np.full_like(w, b))
-            chi.append(row[0])
-            q.append(row[1])
-            status.append(row[2])
-            if progress is not None:
-                progress(1)
-        return np.stack(chi), np.stack(q), np.stack(status)
+        return mf.stack_rows(lambda b: self._chi(w, np.full_like(w, b)), b_values, progress)
 
     @np.errstate(over="ignore", invalid="ignore")
     def critical_w(self, b_values: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

@@ -350,15 +350,7 @@ class Analysis:
                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """chi_1 and q* over the grid, shape (len(b_values), len(w_values)); NaN where no finite q*."""
         w2 = np.asarray(w_values, float) ** 2
-        chi, q, status = [], [], []
-        for b in np.asarray(b_values, float):
-            row = mf.chi_1(self.nd, w2, np.full_like(w2, b * b))
-            chi.append(row[0])
-            q.append(row[1])
-            status.append(row[2])
-            if progress is not None:
-                progress(1)
-        return np.stack(chi), np.stack(q), np.stack(status)
+        return mf.stack_rows(lambda b: mf.chi_1(self.nd, w2, np.full_like(w2, b * b)), b_values, progress)
 
 
 def fixed_points(derivation: Derivation, **overrides: float) -> FixedPoints:

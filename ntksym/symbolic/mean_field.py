@@ -70,6 +70,17 @@ def chi_1(nd: NumericDual, w2: ArrayLike, b2: ArrayLike) -> tuple[np.ndarray, np
     return chi, q, status
 
 
+def stack_rows(row, b_values: ArrayLike, progress=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(chi_1, q*, status) over a grid, one `row(b)` = (chi_1, q*, status) over w per b_std, shape (len(b), len(w))."""
+    rows = []
+    for b in np.asarray(b_values, float):
+        rows.append(row(b))
+        if progress is not None:
+            progress(1)
+    chi, q, status = zip(*rows, strict=True)
+    return np.stack(chi), np.stack(q), np.stack(status)
+
+
 def correlation_map(nd: NumericDual, w2: float, b2: float, q: float, c: ArrayLike) -> np.ndarray:
     """c -> (w^2 C(q*, c) + b^2) / q* at the fixed point's variance."""
     return (w2 * nd.C(q, np.asarray(c, float)) + b2) / q
