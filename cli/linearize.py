@@ -18,7 +18,6 @@ from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_
 from ntksym.cli.dynamics import _array
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_inputs, check_range, representable
-from ntksym.runtime.dynamics_loss import LOSSES
 
 MAX_STEPS, MAX_SEEDS = 1_000_000, 1000
 
@@ -26,14 +25,9 @@ MAX_STEPS, MAX_SEEDS = 1_000_000, 1000
 def _check_options(steps, learning_rate, loss, optimizer, momentum, batch_size, seeds, record_every, ntk_points,
                    dtype) -> None:
     """Every option, before any data is read or anything computed."""
-    from ntksym.runtime.linearized import OPTIMIZERS
+    from ntksym.runtime.linearized import check_choices
 
-    if loss not in LOSSES:
-        raise InputError(f"--loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-    if optimizer not in OPTIMIZERS:
-        raise InputError(f"--optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if not 0 <= momentum < 1:
-        raise InputError(f"--momentum must be in [0, 1), got {momentum:g}")
+    check_choices(loss, optimizer, momentum, prefix="--")
     if not 1 <= steps <= MAX_STEPS:
         raise InputError(f"--steps must be between 1 and {MAX_STEPS:,}, got {steps}")
     if not 1 <= seeds <= MAX_SEEDS:

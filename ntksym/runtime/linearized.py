@@ -159,6 +159,16 @@ class _Measure:
         self.curves.test_accuracy[index] = accuracy(f_test, self.y_test)
 
 
+def check_choices(loss: str, optimizer: str, momentum: float, prefix: str = "") -> None:
+    """The loss, optimiser and momentum, named `prefix + name` in the message (the CLI passes "--")."""
+    if loss not in LOSSES:
+        raise InputError(f"{prefix}loss must be one of {', '.join(LOSSES)}, got {loss!r}")
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"{prefix}optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    if not 0 <= momentum < 1:
+        raise InputError(f"{prefix}momentum must be in [0, 1), got {momentum:g}")
+
+
 def _check_options(widths, steps, learning_rate, loss, optimizer, momentum, batch_size, seeds, record_every,
                    ntk_points, n) -> tuple[list[int], int, float]:
     widths = sorted({int(w) for w in widths})
@@ -168,12 +178,7 @@ def _check_options(widths, steps, learning_rate, loss, optimizer, momentum, batc
         raise InputError(f"steps must be a whole number >= 1, got {steps}")
     if learning_rate is not None and not (np.isfinite(learning_rate) and learning_rate > 0):
         raise InputError(f"learning_rate must be a positive number (or None for the default), got {learning_rate}")
-    if loss not in LOSSES:
-        raise InputError(f"loss must be one of {', '.join(LOSSES)}, got {loss!r}")
-    if optimizer not in OPTIMIZERS:
-        raise InputError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    if not 0 <= momentum < 1:
-        raise InputError(f"momentum must be in [0, 1), got {momentum}")
+    check_choices(loss, optimizer, momentum)
     batch = n if batch_size is None else int(batch_size)
     if (batch_size is not None and batch != batch_size) or not 1 <= batch <= n:
         raise InputError(f"batch_size must be a whole number from 1 to the {n} training examples, got {batch_size}")
