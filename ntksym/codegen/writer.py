@@ -39,6 +39,7 @@ class ModuleWriter:
         self.hyper_symbols = {sym: name for name, sym in derivation.symbols.items()}
         self.functions: list[str] = []
         self.counter = 0
+        self.constants = 0  # constants of rolled runs named so far (_c0, _c1, ...)
         self.kinds_used: set[str] = set()
 
     # -- expressions -----------------------------------------------------------------------
@@ -97,7 +98,7 @@ class ModuleWriter:
         return out
 
     def _constant_name(self) -> str:
-        self.constants = getattr(self, "constants", 0) + 1
+        self.constants += 1
         return f"_c{self.constants - 1}"
 
     def varying_run(self, run: VaryingRun, indent: str) -> list[str]:

@@ -235,9 +235,9 @@ def fit_cv_accuracy(
         raise InputError(f"--folds must be between 2 and the number of examples ({len(labels)}), got {folds}")
     if rounds < 1:
         raise InputError(f"rounds must be at least 1, got {rounds}")
-    model, defaults, names, xs, _, noise0 = _prepare(spec, x, labels, kernel, names, noise)
+    model, defaults, names, xs, ys, noise0 = _prepare(spec, x, labels, kernel, names, noise)
     order = np.random.default_rng(0).permutation(len(labels))  # folds that do not follow the file's order
-    xs, labels = xs[order], labels[order]
+    xs, ys, labels = xs[order], ys[order], labels[order]
     values = {name: float(defaults[name]) for name in names} | {"noise": noise0}
     kernels: dict[tuple, np.ndarray] = {}
 
@@ -276,10 +276,8 @@ def fit_cv_accuracy(
             history.append(best)
         if not improved:
             break
-    y_matrix = jnp.asarray(targets(labels))
-
     def likelihood(point: dict[str, float]) -> float:
-        return -float(negative_log_likelihood(jnp.asarray(train_kernel(point)), y_matrix, jnp.asarray(point["noise"])))
+        return -float(negative_log_likelihood(jnp.asarray(train_kernel(point)), ys, jnp.asarray(point["noise"])))
 
     start = {name: float(defaults[name]) for name in names} | {"noise": noise0}
     fitted, text = _fitted_spec(spec, {name: values[name] for name in names}, text)
