@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 import ntksym
-from ntksym.symbolic.fixed_points import Analysis
+from ntksym.depth.fixed_points import Analysis
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "tanh_edge_of_chaos.yaml"
 

@@ -255,7 +255,7 @@ def tanh_mlp_by_quadrature(x, depth, w_std, b_std):
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
 
-    from ntksym.codegen import prelude_quadrature as quad
+    from ntksym.codegen.preludes import quadrature as quad
 
     tanh, dtanh = jnp.tanh, (lambda u: 1 - jnp.tanh(u) ** 2)
 

@@ -39,7 +39,7 @@ def model(act: str, quadrature_only: bool = False):
     original = emit.prelude_source
     if quadrature_only:  # the module as before: no Mehler prelude, `_expect_pair` is the quadrature
         def patched(name):
-            return QUADRATURE_ONLY if name == "prelude_mehler.py" else original(name)
+            return QUADRATURE_ONLY if name == "mehler" else original(name)
         emit.prelude_source = patched
     try:
         # another name, so another cache entry (the cache key does not see a patched prelude)

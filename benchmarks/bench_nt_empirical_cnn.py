@@ -91,7 +91,7 @@ def ntksym_setup(n: int, channels: tuple[int, int, int], seed: int = 0):
     import jax
 
     import ntksym
-    from ntksym.codegen import prelude_network as P
+    from ntksym.codegen.preludes import network as P
     from ntksym.runtime.network import init
 
     spec = ntksym.parse_spec(SPEC.format(size=SIZE, c0=channels[0], c1=channels[1], c2=channels[2]))

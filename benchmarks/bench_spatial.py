@@ -1,7 +1,7 @@
 """Convolutional kernels: the patch-sum form, and how cost grows with image size (one run, CPU or GPU).
 
 1. The patch average of a full-mode state as `lax.conv_general_dilated` with an identity filter vs the
-   fused sum of strided diagonal slices that prelude_spatial.py uses.
+   fused sum of strided diagonal slices that preludes/spatial.py uses.
 2. CNN kernels (n = 16 inputs, float32) on s x s images: global_avg_pool (every pixel pair, P^2 numbers
    per pair of inputs) vs flatten (pixel diagonal only, P numbers).
 """

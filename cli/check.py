@@ -15,7 +15,7 @@ from ntksym.cli.common import SpecArg, X64Opt, check_output_dir, dtype_of, load_
 from ntksym.errors import InputError
 from ntksym.layers import weight_count as layer_weight_count
 from ntksym.runtime.data import check_inputs, check_range, representable
-from ntksym.runtime.tiles import available_memory_bytes
+from ntksym.runtime.tiling.plan import available_memory_bytes
 from ntksym.spec import schema as s
 
 

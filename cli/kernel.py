@@ -12,7 +12,7 @@ import ntksym
 from ntksym.cli.common import X64Opt, check_output, check_output_dir, dtype_of, load_array, save_npz
 from ntksym.cli.progress import tile_progress
 from ntksym.errors import InputError
-from ntksym.runtime.tiles import available_memory_bytes
+from ntksym.runtime.tiling.plan import available_memory_bytes
 
 
 def kernel(
@@ -66,7 +66,7 @@ def kernel(
     Two processes, restartable: ... --memmap --num-processes 2 --process-id 0 (and 1) -o k_folder
     """
     if status is not None:
-        from ntksym.runtime.resumable import status as job_status
+        from ntksym.runtime.tiling.resumable import status as job_status
 
         typer.echo(job_status(status).line())
         return
@@ -94,7 +94,7 @@ def kernel(
         result = model.kernel(a, b, tile_size=tile_size, progress=progress, out=output if memmap else None,
                               resume=resume or process is not None, process=process)
     if result.nngp is None:
-        from ntksym.runtime.resumable import status as job_status
+        from ntksym.runtime.tiling.resumable import status as job_status
 
         who = "" if process is None else f"process {process[0]} of {process[1]}: its tiles are done; "
         typer.echo(f"{who}{job_status(output).line()}")

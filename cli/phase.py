@@ -11,9 +11,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 import ntksym
 from ntksym.cli.common import SpecArg, check_output, save_npz
+from ntksym.depth.fixed_points import make_analysis
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.symbolic.fixed_points import make_analysis
 
 MAX_POINTS = 2000
 MAX_STD = 1e6

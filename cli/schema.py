@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ntksym.reports.schema import derivation_json_schema
 from ntksym.spec.json_schema import json_schema
-from ntksym.symbolic.report_schema import derivation_json_schema
 
 
 def schema(

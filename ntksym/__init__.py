@@ -15,11 +15,11 @@
 from ntksym import dynamics
 from ntksym._version import __version__
 from ntksym.compile import compile_spec as compile
+from ntksym.derivation import Derivation, derive
 from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
 from ntksym.errors import CodegenError, DerivationError, InputError, NtksymError, NumericalError, SpecError
 from ntksym.runtime.kernel import CompiledModel, Kernel
 from ntksym.spec import Spec, load_spec, parse_spec
-from ntksym.symbolic.derivation import Derivation, derive
 
 __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",
@@ -38,7 +38,7 @@ def __getattr__(name: str):
 
         return check
     if name == "CheckReport":
-        from ntksym.runtime.check_report import CheckReport
+        from ntksym.reports.check import CheckReport
 
         return CheckReport
     if name in ("fit", "fit_cv_accuracy"):

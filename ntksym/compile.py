@@ -8,7 +8,7 @@ from ntksym.errors import InputError
 from ntksym.runtime.data import check_spec_numbers
 from ntksym.runtime.kernel import CompiledModel
 from ntksym.spec.schema import Spec
-from ntksym.symbolic.derivation import derive
+from ntksym.symbolic.derivation import derive_recursion
 
 DTYPES = ("float32", "float64")
 
@@ -22,5 +22,5 @@ def compile_spec(spec: Spec, dtype: str = "float32") -> CompiledModel:
 
         jax.config.update("jax_enable_x64", True)
     check_spec_numbers(spec, dtype)
-    module, path = load_or_build(spec, dtype, lambda: emit_module(derive(spec), dtype))
+    module, path = load_or_build(spec, dtype, lambda: emit_module(derive_recursion(spec), dtype))
     return CompiledModel(spec, module, dtype, path)

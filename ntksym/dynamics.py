@@ -1,7 +1,7 @@
 """Training dynamics of the infinite ensemble: the public module (`from ntksym.dynamics import ...`).
 
 The code lives in `ntksym.runtime.dynamics` (checks and numpy results) on top of the jax core
-`ntksym.codegen.prelude_dynamics`; this module re-exports its public names.
+`ntksym.codegen.preludes.dynamics`; this module re-exports its public names.
 
     from ntksym.dynamics import predict_from_kernels
     p = predict_from_kernels(ntk_dd, ntk_td, y, [0, 10, np.inf], nngp_train_train=nngp_dd,

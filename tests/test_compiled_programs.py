@@ -10,7 +10,7 @@ import numpy as np
 from conftest import spec_text
 
 import ntksym
-from ntksym.runtime.tiled import block_limit
+from ntksym.runtime.tiling.evaluate import block_limit
 
 FLATTEN_CNN = ("  - conv: {filter: [3, 3], w_std: 1.4, b_std: 0.1}\n  - activation: relu\n"
                "  - conv: {filter: [3, 3], w_std: 1.4, b_std: 0.1}\n  - activation: relu\n"

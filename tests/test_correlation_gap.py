@@ -14,9 +14,9 @@ import sympy as sp
 from extremes import inputs, min_eigenvalue_ratio, rounding, spec_text
 
 import ntksym
-from ntksym.codegen import prelude
+from ntksym.codegen.preludes import kernel as prelude
 from ntksym.symbolic import state
-from ntksym.symbolic.derivation import derive
+from ntksym.symbolic.derivation import derive_recursion as derive
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep
 
 mpmath.mp.dps = 50

@@ -13,8 +13,8 @@ from scipy.integrate import dblquad, quad
 from scipy.optimize import brentq
 
 import ntksym
-from ntksym.symbolic import mean_field as mf
-from ntksym.symbolic.fixed_points import Analysis
+from ntksym.depth import mean_field as mf
+from ntksym.depth.fixed_points import Analysis
 from tests.conftest import spec_text
 
 
@@ -233,7 +233,7 @@ def test_elu_fixed_point_matches_scipy_despite_the_kink():
 def test_text_latex_and_json_of_one_derivation_share_one_depth_analysis():
     from unittest import mock
 
-    from ntksym.symbolic import fixed_points
+    from ntksym.depth import fixed_points
 
     derivation = ntksym.derive(ntksym.load_spec(ROOT / "specs" / "tanh_edge_of_chaos.yaml"))
     original = fixed_points.Analysis.fixed_points

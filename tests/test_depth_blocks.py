@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import ntksym
-from ntksym.symbolic.fixed_points import Analysis, make_analysis
+from ntksym.depth.fixed_points import Analysis, make_analysis
 from tests.conftest import spec_text
 
 HP = "hyperparameters: {{w_std: {w!r}, b_std: {b!r}, depth: 1}}\n"

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 import ntksym
 from ntksym.cli.main import app
-from ntksym.symbolic.report_schema import derivation_json_schema
+from ntksym.reports.schema import derivation_json_schema
 from tests.conftest import ROOT, spec_text
 
 jsonschema = pytest.importorskip("jsonschema")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 import ntksym
-from ntksym.codegen import prelude_dynamics as core
+from ntksym.codegen.preludes import dynamics as core
 
 STATIC = ("absolute", "nngp", "discrete", "with_cov", "all_infinite")
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import ntksym
-from ntksym.codegen import prelude_network as P
 from ntksym.codegen.emit import emit_module
 from ntksym.codegen.load import import_module_file
+from ntksym.codegen.preludes import network as P
 from ntksym.runtime.check import relative_error, with_width
 from ntksym.runtime.empirical import empirical_ntk, has_fast_path, monte_carlo_nngp
 from ntksym.runtime.network import apply, init, network

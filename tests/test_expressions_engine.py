@@ -15,8 +15,9 @@ import sympy as sp
 from integration_reference import expect_pair, expect_same
 
 from ntksym.spec.schema import Activation
-from ntksym.symbolic import engine, engine_cache
+from ntksym.symbolic import engine
 from ntksym.symbolic.dual import GaussianExpectation
+from ntksym.symbolic.engine import cache as engine_cache
 from ntksym.symbolic.engine import derive_dual, expression_dual
 from ntksym.symbolic.state import q11, q12, q22
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import spec_text
 
 import ntksym
-from ntksym.codegen.prelude import _atan2
+from ntksym.codegen.preludes.kernel import _atan2
 
 # Cephes documents ~2 ulp for atanf and ~1e-16 for atan; the reduction adds one rounding (float32).
 ULPS = {"float32": 3.0, "float64": 2.0}

@@ -11,9 +11,9 @@ import pytest
 import sympy as sp
 
 import ntksym
-from ntksym.codegen import prelude_mehler as mehler
-from ntksym.codegen import prelude_quadrature as quad
-from ntksym.symbolic.quadrature import REFINED, as_function
+from ntksym.codegen.preludes import mehler as mehler
+from ntksym.codegen.preludes import quadrature as quad
+from ntksym.codegen.quadrature_error import REFINED, as_function
 from ntksym.symbolic.rules.numerical import FUNCTIONS, QUADRATURE_ERROR
 from ntksym.symbolic.state import x as X
 

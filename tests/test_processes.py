@@ -1,4 +1,4 @@
-"""Several processes filling one kernel folder, and a run killed midway then resumed (runtime/resumable.py)."""
+"""Several processes filling one kernel folder, and a run killed midway then resumed (runtime/tiling/resumable.py)."""
 
 from __future__ import annotations
 

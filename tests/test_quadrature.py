@@ -20,10 +20,10 @@ from scipy import integrate
 from scipy.special import expit
 
 import ntksym
-from ntksym.codegen import prelude_mehler as mehler
-from ntksym.codegen import prelude_quadrature as quad
+from ntksym.codegen.preludes import mehler as mehler
+from ntksym.codegen.preludes import quadrature as quad
+from ntksym.codegen.quadrature_error import as_function, estimate_error
 from ntksym.errors import InputError
-from ntksym.symbolic.quadrature import as_function, estimate_error
 from ntksym.symbolic.rules.numerical import FUNCTIONS, QUADRATURE_ERROR
 
 ALPHA, SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946

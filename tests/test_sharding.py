@@ -17,7 +17,7 @@ SCRIPT = textwrap.dedent('''
     import jax
     import numpy as np
     import ntksym
-    from ntksym.runtime.sharding import sharded_function
+    from ntksym.runtime.tiling.sharding import sharded_function
 
     text = """ntksym: 1
     name: relu-sharding

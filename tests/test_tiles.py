@@ -7,7 +7,7 @@ import pytest
 from conftest import spec_text
 
 import ntksym
-from ntksym.runtime.tiles import auto_tile_size, even_split, plan
+from ntksym.runtime.tiling.plan import auto_tile_size, even_split, plan
 
 LAYERS = """  - repeat: 3
     layers:

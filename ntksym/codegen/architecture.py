@@ -1,6 +1,6 @@
 """Spec -> the finite network's architecture: plain tuple records plus SymPy activation functions.
 
-The records are what `prelude_network.py` interprets (in the runtime and, printed as a literal, in every
+The records are what `preludes/network.py` interprets (in the runtime and, printed as a literal, in every
 generated module), so the finite network is defined once:
 
   ("dense", w_std, b_std or None, width, is_output)   an affine layer; `width` is its output width
@@ -20,7 +20,7 @@ generated module), so the finite network is defined once:
                                                       value_channels)
 
 Spatial states are (n, [height,] width, channels); dense layers, activations and layer_norm act per pixel
-(over the channel axis), as on the analytic side (ntksym/codegen/prelude_spatial.py).
+(over the channel axis), as on the analytic side (ntksym/codegen/preludes/spatial.py).
 
 Each kind writes its record (`LayerKind.record`). Hyperparameters are resolved to numbers here
 (defaults from the spec, or overrides). Hidden dense layers
@@ -72,11 +72,11 @@ def build_architecture(spec: s.Spec, hyperparameters: dict[str, float] | None = 
     if unknown:
         raise InputError(f"unknown hyperparameters {sorted(unknown)}; the spec defines {sorted(hp)}")
     hp.update({k: float(v) for k, v in (hyperparameters or {}).items()})
-    lower = _Lowering(hp, _output_layer(spec.layers))
+    lower = RecordLowering(hp, _output_layer(spec.layers))
     return Architecture(lower(spec.layers), tuple(lower.activations), spec.parameterization)
 
 
-class _Lowering:
+class RecordLowering:
     """What a layer kind's `record` needs: `lower(children)` for combinators, numbers resolved from
     the hyperparameters, the output layer, and the list the activations are appended to."""
 

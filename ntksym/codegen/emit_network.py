@@ -1,6 +1,6 @@
 """The finite network's part of a generated module: ARCHITECTURE, the activations, init/apply/empirical_ntk.
 
-The layers are interpreted by `prelude_network.py` (copied in verbatim); this file emits only the
+The layers are interpreted by `preludes/network.py` (copied in verbatim); this file emits only the
 architecture literal (numbers, None, booleans: `repr` of validated values) and each activation as a small
 `def _phi_k(x)` printed by KernelPrinter from its SymPy form.
 """

@@ -3,7 +3,7 @@
 The fully-connected writer (`writer.ModuleWriter`) is reused: entrywise steps become the same `_cross_k` /
 `_diag_k` functions, applied to every pixel pair (`_entrywise_full`) or, in diagonal mode, through the
 broadcasting `_entrywise` itself. Each spatial kind writes its own line (ntksym/layers: conv a patch
-average and a generated affine function, pools and flatten calls into prelude_spatial.py). After a
+average and a generated affine function, pools and flatten calls into preludes/spatial.py). After a
 kind that ends the spatial part (flatten, the global pools) the ordinary `_entrywise` takes over.
 """
 
@@ -17,17 +17,17 @@ from ntksym.codegen.text import prelude_source
 from ntksym.codegen.writer import ModuleWriter
 from ntksym.errors import CodegenError
 from ntksym.layers import kind_of
-from ntksym.symbolic.derivation import Derivation
+from ntksym.symbolic.derivation import Recursion
 from ntksym.symbolic.spatial_plan import spatial_plan
 from ntksym.symbolic.steps import EntrywiseStep, Step, iter_spatial
 
 
-def has_spatial_steps(derivation: Derivation) -> bool:
+def has_spatial_steps(derivation: Recursion) -> bool:
     return next(iter_spatial(derivation.steps), None) is not None
 
 
 class SpatialModuleWriter(ModuleWriter):
-    def __init__(self, derivation: Derivation, dtype: str):
+    def __init__(self, derivation: Recursion, dtype: str):
         super().__init__(derivation, dtype)
         plan = spatial_plan(derivation.spec, derivation.steps)
         if plan is None:
@@ -42,8 +42,8 @@ class SpatialModuleWriter(ModuleWriter):
         return self.plan.floats_per_pair
 
     def extra_preludes(self) -> list[str]:
-        mode = f"# the spatial state's layout (prelude_spatial.py)\nSPATIAL_MODE = {self.plan.mode!r}"
-        return [mode, prelude_source("prelude_spatial.py")]
+        mode = f"# the spatial state's layout (preludes/spatial.py)\nSPATIAL_MODE = {self.plan.mode!r}"
+        return [mode, prelude_source("spatial")]
 
     @property
     def unrolled(self) -> frozenset[str]:

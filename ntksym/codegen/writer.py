@@ -1,4 +1,4 @@
-"""Derivation -> the text of a standalone JAX module.
+"""Recursion -> the text of a standalone JAX module.
 
 Each entrywise step becomes a pair of small functions (`_cross_k` for pairs of inputs, `_diag_k` for an
 input with itself) whose bodies are SymPy's printed expressions after common-subexpression elimination.
@@ -22,7 +22,7 @@ from ntksym.codegen.rolling import MIN_RUN, VaryingRun, roll_varying_runs
 from ntksym.codegen.text import comment_text, prelude_source
 from ntksym.errors import CodegenError
 from ntksym.layers import LAYERS, kind_of
-from ntksym.symbolic.derivation import Derivation
+from ntksym.symbolic.derivation import Recursion
 from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
 from ntksym.symbolic.gap import SqrtDetFromGap
 from ntksym.symbolic.state import SQRT_DET, fan_in, g12, q11, q12, q22, t11, t12
@@ -33,7 +33,7 @@ DIAG_ARGS = (q11, t11, fan_in)
 
 
 class ModuleWriter:
-    def __init__(self, derivation: Derivation, dtype: str):
+    def __init__(self, derivation: Recursion, dtype: str):
         self.d, self.dtype = derivation, dtype
         self.printer = KernelPrinter()
         self.hyper_symbols = {sym: name for name, sym in derivation.symbols.items()}
@@ -162,11 +162,11 @@ class ModuleWriter:
             f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}\n"
             f"FLOATS_PER_PAIR = {self.floats_per_pair()}  # numbers held per pair of inputs and per kernel",
             'if DTYPE == "float64":\n    jax.config.update("jax_enable_x64", True)',
-            prelude_source("prelude.py"),
+            prelude_source("kernel"),
             *self.extra_preludes(),
         ]
         if uses_quadrature:
-            parts += [prelude_source("prelude_quadrature.py"), prelude_source("prelude_mehler.py")]
+            parts += [prelude_source("quadrature"), prelude_source("mehler")]
         parts += [LAYERS[key].kernel_helpers.strip() for key in sorted(self.kinds_used) if LAYERS[key].kernel_helpers]
         parts += self.functions
         parts.append("def _propagate(s, hp):\n" + "\n".join(body) + "\n    return s")
@@ -204,8 +204,8 @@ class ModuleWriter:
             '    with respect to them works (repeat counts given as hyperparameters: forward mode only)."""\n'
             f"    return _kernel(x1, x2, {{{hp_dict}}})"
         )
-        parts.append(prelude_source("prelude_dynamics.py"))  # predict / max_learning_rate on `kernel`
-        parts += network_parts(spec, self.printer, prelude_source("prelude_network.py"))
+        parts.append(prelude_source("dynamics"))  # predict / max_learning_rate on `kernel`
+        parts += network_parts(spec, self.printer, prelude_source("network"))
         return "\n\n\n".join(parts) + "\n"
 
     inputs_call = "_inputs(x1, x2)"  # the initial state; the spatial writer starts from pixel covariances

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ntksym.layers.base import LayerKind
+from ntksym.layers.base import LayerKind, Lowering
 
 if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
     from ntksym.spec.schema import Activation
 
 
@@ -34,11 +33,11 @@ class ActivationKind(LayerKind):
     def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
         """The dual: E[phi(u)^2] on the diagonal, E[phi(u) phi(v)] for the pair, slope E[phi'(u) phi'(v)]
         (Price's theorem; Poole et al. 2016)."""
-        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.depth.maps import entrywise_map
 
         return entrywise_map(step.nngp, step.nngp_diag, step.dual.ntk_factor, ctx, step.dual.ntk_factor_diag)
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         return ("act", lower.activation(layer))
 
     def describe(self, layer: Any, describe_body: Callable) -> str:

@@ -65,7 +65,7 @@ class Attention:
 # -- the finite network ---------------------------------------------------------------------------------
 # ("attention", heads, mechanism, linear_scaling, w_q w_k, w_v w_o, b_std or None, channels, key_channels,
 #  value_channels); a width of None: the input's channels (the output's for keys and values). These
-# functions are copied into generated modules (beside prelude_network.py) and registered there.
+# functions are copied into generated modules (beside preludes/network.py) and registered there.
 
 
 def _net_attention_shapes(shape, rec, width, stack):
@@ -137,10 +137,10 @@ class AttentionKind(LayerKind):
     network_weights = (_net_attention_shapes, _net_attention_apply)
 
     @property
-    def kernel_helpers(self) -> str:  # type: ignore[override]  # read from prelude_attention.py on use
+    def kernel_helpers(self) -> str:  # type: ignore[override]  # read from preludes/attention.py on use
         from ntksym.codegen.text import prelude_source
 
-        return prelude_source("prelude_attention.py")
+        return prelude_source("attention")
 
     def build(self, values, where, error):
         if not values["linear_scaling"] and values["mechanism"] != "identity":
@@ -199,7 +199,7 @@ class AttentionKind(LayerKind):
         return (3 if layer.linear_scaling else 4) * heads * width * width
 
     def text(self, step, indent):
-        from ntksym.symbolic.readable import readable
+        from ntksym.reports.readable import readable
 
         pad = indent + "    "
         if step.linear_scaling:
@@ -216,7 +216,7 @@ class AttentionKind(LayerKind):
                 f"{pad}[{SOURCE}, 1/sqrt(n_key) scaling]"]
 
     def latex(self, step):
-        from ntksym.symbolic.readable import latex_expression
+        from ntksym.reports.readable import latex_expression
 
         if step.linear_scaling:
             import sympy as sp
@@ -235,7 +235,7 @@ class AttentionKind(LayerKind):
                 r"&\text{(Hron et al. 2020; neural-tangents' GlobalSelfAttention, $1/\sqrt{n_{key}}$ scaling)}\\"]
 
     def summary(self, step):
-        from ntksym.symbolic.readable import readable
+        from ntksym.reports.readable import readable
 
         out = {"mechanism": step.mechanism, "linear_scaling": bool(step.linear_scaling), "source": SOURCE}
         if step.linear_scaling:

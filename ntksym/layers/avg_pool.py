@@ -11,13 +11,11 @@ import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ntksym.layers.base import PADDING_TEXT, LayerKind, output_dims, pool_stride, window_text
+from ntksym.layers.base import PADDING_TEXT, LayerKind, Lowering, output_dims, pool_stride, window_text
 from ntksym.spec import schema as s
 from ntksym.spec.fields import REQUIRED, Field
 
 if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
-    from ntksym.layers.sum_pool import SumPool
     from ntksym.symbolic.steps import SpatialStep
 
 POOL_FIELDS = {
@@ -47,7 +45,7 @@ class AvgPoolKind(LayerKind):
         return [f"{indent}s = _{self.key}(s, {tuple(step.window)!r}, {tuple(step.stride)!r}, {step.padding!r})"
                 f"  # {writer.comment(step)}"]
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         return (self.key, tuple(layer.window), pool_stride(layer.window, layer.stride), layer.padding)
 
     def text(self, step: Any, indent: str) -> list[str]:
@@ -66,7 +64,7 @@ class AvgPoolKind(LayerKind):
         return {"window": list(step.window), "stride": list(step.stride), "padding": step.padding}
 
 
-def pool_step(layer: s.AvgPool | SumPool, kind: str) -> SpatialStep:
+def pool_step(layer: Any, kind: str) -> SpatialStep:  # layer: an AvgPool, or sum_pool.py's SumPool
     """The SpatialStep of a pooling layer (window, stride, padding; no kernel expressions)."""
     from ntksym.symbolic.steps import SpatialStep
 

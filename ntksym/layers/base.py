@@ -13,7 +13,7 @@ it. The stages ask that object instead of testing types:
             generated modules and registered with the finite-network interpreter; `network_weights`:
             (params, apply) functions of a kind with weights (conv_transpose, conv_local)
   depth     `mean_field(step, ctx, body)` -> the step's mean-field map for the depth analysis
-            (symbolic/mean_field_maps.py); None: a block holding the kind is not analysed
+            (depth/maps.py); None: a block holding the kind is not analysed
   reports   `describe(layer)` for `validate`, `weights(layer, width)` for `check`'s size estimate,
             `text` / `latex` / `summary` of a spatial step for `derive`
 
@@ -25,13 +25,47 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
 
 from ntksym.spec.fields import Field
 
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
-    from ntksym.symbolic.spatial_plan import _State, _Walker
+
+@dataclass
+class ShapeState:
+    """What the shape walk (symbolic/spatial_plan.py) knows after a layer: a combinator's `walk_shape`
+    gets and returns it."""
+
+    dims: tuple[int, ...] | None  # None: fully connected
+    fan_known: bool = True
+    channels: Any = None  # the channel count (SymPy) where the spec fixes it, else None
+    merged: str = ""  # a concat / prod merge whose output is no single Gaussian process: until a weight layer
+
+
+class ShapeWalker(Protocol):
+    """The shape walk as a combinator's `walk_shape` sees it (symbolic/spatial_plan.py implements it)."""
+
+    unrolled: set[str]  # repeat blocks that change the shape: unrolled, not looped
+
+    def walk(self, steps: tuple, state: ShapeState) -> ShapeState: ...
+
+    def describe(self, state: ShapeState) -> str: ...
+
+
+class Lowering(Protocol):
+    """What a kind's `record` gets (codegen/architecture.py implements it): `lower(children)` for
+    combinators, numbers resolved from the hyperparameters, the output layer, activation indices."""
+
+    hp: dict[str, float]
+    output: Any
+
+    def __call__(self, layers: tuple) -> tuple: ...
+
+    def number(self, value: Any) -> float: ...
+
+    def count(self, value: Any, what: str) -> int: ...
+
+    def activation(self, layer: Any) -> int: ...
 
 
 class LayerKind:
@@ -51,7 +85,7 @@ class LayerKind:
     registry: ClassVar[Any] = None  # every kind by key (set by ntksym.layers): combinators look up their children's
     network_functions: ClassVar[tuple[Callable, ...]] = ()
     # (params_fn(shape, rec, width, stack) -> (param tree, shape), apply_fn(p, h, rec, parameterization)) of a
-    # kind with weights interpreted outside prelude_network.py's dense/conv code (attention, conv_transpose, ...)
+    # kind with weights interpreted outside preludes/network.py's dense/conv code (attention, conv_transpose, ...)
     network_weights: ClassVar[tuple[Callable, ...]] = ()
 
     # -- spec ---------------------------------------------------------------------------------
@@ -76,14 +110,14 @@ class LayerKind:
     def check_shape(self, step: Any, dims: tuple[int, ...]) -> None:
         """Raise DerivationError (one line: the key and the fix) when the layer cannot act on `dims`."""
 
-    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
+    def walk_shape(self, step: Any, state: ShapeState, walker: ShapeWalker) -> ShapeState:
         """A combinator's step: the shape its body leaves (symbolic/spatial_plan.py walks the rest)."""
         raise NotImplementedError(f"layer kind {self.key!r} holds no child layers")
 
     # -- depth analysis -----------------------------------------------------------------------------
     def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
         """The step's map (q, k) -> (q', k', dk'/dk) of one input pair at equal variances, for the depth
-        analysis of a repeated block (symbolic/mean_field_maps.py; `body(children)` maps a combinator's
+        analysis of a repeated block (depth/maps.py; `body(children)` maps a combinator's
         children). Kinds that give one set `depth_analysed`; None: not analysed (the default)."""
         return None
 
@@ -93,7 +127,7 @@ class LayerKind:
         return [writer.entrywise_line(step, indent)]
 
     # -- finite network ---------------------------------------------------------------------------
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         return (self.key,)
 
     def kernel_depends_on_widths(self, layer: Any) -> bool:

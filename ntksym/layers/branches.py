@@ -16,7 +16,7 @@ for which its dual is not the kernel; `spatial_plan` refuses it until the next w
 On spatial states every merge acts pixel pair by pixel pair (full mode) or per pixel (diagonal mode); all
 paths must end on the same spatial shape. The fully-connected state carries the correlation gap
 g12 = sqrt(q11 q22) - q12 (symbolic/gap.py): the merges compute it without cancellation.
-Finite network: ("branches", merge, paths) records (codegen/prelude_network.py).
+Finite network: ("branches", merge, paths) records (codegen/preludes/network.py).
 """
 
 from __future__ import annotations

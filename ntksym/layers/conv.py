@@ -9,14 +9,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ntksym.layers.base import PADDING_TEXT, LayerKind, output_dims, window_text
+from ntksym.layers.base import PADDING_TEXT, LayerKind, Lowering, output_dims, window_text
 from ntksym.spec import schema as s
 from ntksym.spec.fields import B_STD, REQUIRED, W_STD, Field
-
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
 
 DEFAULT_CHANNELS = 512
 
@@ -62,7 +59,7 @@ class ConvKind(LayerKind):
         nothing away from the boundary); conv_transpose and conv_local are not analysed."""
         import sympy as sp
 
-        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.depth.maps import entrywise_map
         from ntksym.symbolic.state import q11, q12
 
         return entrywise_map(step.nngp, step.nngp.subs(q12, q11), sp.diff(step.nngp, q12), ctx)
@@ -77,7 +74,7 @@ class ConvKind(LayerKind):
         return [f"{indent}s = {self.helper}(s, _affine_{k}, hp, {writer.full}, {tuple(step.window)!r}, "
                 f"{tuple(step.stride)!r}, {step.padding!r}{width})  # {writer.comment(step)}"]
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         channels = DEFAULT_CHANNELS if layer.channels is None else lower.count(layer.channels, f"{layer.path}.channels")
         b_std = None if layer.b_std is None else lower.number(layer.b_std)
         return (self.key, lower.number(layer.w_std), b_std, channels, tuple(layer.filter), tuple(layer.stride),
@@ -101,7 +98,7 @@ class ConvKind(LayerKind):
         return lines
 
     def latex(self, step: Any) -> list[str]:
-        from ntksym.symbolic.readable import latex_expression
+        from ntksym.reports.readable import latex_expression
 
         size = math.prod(step.window)
         avg = rf"\frac{{1}}{{{size}}} \sum_{{d}} K(s p + d, s p' + d)"

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.prelude_network import _net_check_rank, _net_out_dims, _net_same_pads
+from ntksym.codegen.preludes.network import _net_check_rank, _net_out_dims, _net_same_pads
 from ntksym.layers.conv import ConvKind
 from ntksym.spec.schema import Conv
 

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.prelude_network import _net_check_rank
+from ntksym.codegen.preludes.network import _net_check_rank
 from ntksym.layers.base import PADDING_TEXT, window_text
 from ntksym.layers.conv import ConvKind
 from ntksym.spec.schema import Conv

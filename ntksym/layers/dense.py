@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ntksym.layers.base import LayerKind
+from ntksym.layers.base import LayerKind, Lowering
 from ntksym.spec import schema as s
 from ntksym.spec.fields import B_STD, W_STD, Field
-
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
 
 DEFAULT_WIDTH = 512  # a hidden layer's width in the finite network when the spec gives none
 DEFAULT_OUTPUT_WIDTH = 1
@@ -35,12 +32,12 @@ class DenseKind(LayerKind):
         """q' = w^2 q + b^2 on both the diagonal and the pair covariance; slope w^2 (Poole et al. 2016)."""
         import sympy as sp
 
-        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.depth.maps import entrywise_map
         from ntksym.symbolic.state import q12
 
         return entrywise_map(step.nngp, step.nngp_diag, sp.diff(step.nngp, q12), ctx)
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         is_output = layer is lower.output
         default = DEFAULT_OUTPUT_WIDTH if is_output else DEFAULT_WIDTH
         width = default if layer.width is None else lower.count(layer.width, f"{layer.path}.width")

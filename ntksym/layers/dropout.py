@@ -13,14 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
-from ntksym.layers.base import LayerKind
+from ntksym.layers.base import LayerKind, Lowering
 from ntksym.spec.fields import REQUIRED, Field
 from ntksym.spec.schema import Number
-
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
 
 
 @dataclass(frozen=True)
@@ -48,7 +45,7 @@ class DropoutKind(LayerKind):
         return EntrywiseStep(layer.path, f"dropout(keep={layer.keep})", q12, t12, q11 / keep, t11 / keep,
                              kind=self.key)
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         from ntksym.errors import DerivationError
 
         raise DerivationError(

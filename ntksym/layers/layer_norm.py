@@ -29,7 +29,7 @@ class LayerNormKind(LayerKind):
         for DNNs": normalisation pushes towards chaos). A zero input stays 0, as in the kernel rule."""
         import sympy as sp
 
-        from ntksym.symbolic.mean_field_maps import entrywise_map
+        from ntksym.depth.maps import entrywise_map
         from ntksym.symbolic.safe import SafeDiv
         from ntksym.symbolic.state import q11, q22
 

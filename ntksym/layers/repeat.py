@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sympy as sp
 
-from ntksym.layers.base import LayerKind
+from ntksym.layers.base import LayerKind, Lowering, ShapeState, ShapeWalker
 from ntksym.spec import schema as s
 from ntksym.spec.fields import REQUIRED, Field
-
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
-    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class RepeatKind(LayerKind):
@@ -42,7 +38,7 @@ class RepeatKind(LayerKind):
 
         return RepeatStep(layer.path, to_sympy(layer.count), derive_body(layer.layers), layer.rolled)
 
-    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
+    def walk_shape(self, step: Any, state: ShapeState, walker: ShapeWalker) -> ShapeState:
         """The block once; the shape it leaves must be the one it starts from, unless the count is a
         whole number (then the block is unrolled)."""
         from ntksym.errors import DerivationError
@@ -93,7 +89,7 @@ class RepeatKind(LayerKind):
     def summary(self, step):
         return {"count": str(step.count)}
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         return ("repeat", lower.count(layer.count, f"{layer.path}.repeat"), lower(layer.layers))
 
     def describe(self, layer: Any, describe_body: Callable) -> str:

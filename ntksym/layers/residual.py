@@ -1,19 +1,15 @@
 """`residual`: y = x + scale * block(x). The two branches are independent, so the kernels add, the
-block's scaled by scale^2 (prelude.py's `_residual_sum`)."""
+block's scaled by scale^2 (preludes/kernel.py's `_residual_sum`)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from ntksym.layers.base import LayerKind
+from ntksym.layers.base import LayerKind, Lowering, ShapeState, ShapeWalker
 from ntksym.spec import schema as s
 from ntksym.spec.fields import Field
-
-if TYPE_CHECKING:
-    from ntksym.codegen.architecture import _Lowering
-    from ntksym.symbolic.spatial_plan import _State, _Walker
 
 
 class ResidualKind(LayerKind):
@@ -38,7 +34,7 @@ class ResidualKind(LayerKind):
 
         return ResidualStep(layer.path, to_sympy(layer.scale), derive_body(layer.layers))
 
-    def walk_shape(self, step: Any, state: _State, walker: _Walker) -> _State:
+    def walk_shape(self, step: Any, state: ShapeState, walker: ShapeWalker) -> ShapeState:
         from ntksym.errors import DerivationError
 
         out = walker.walk(step.body, state)
@@ -52,7 +48,7 @@ class ResidualKind(LayerKind):
     def mean_field(self, step: Any, ctx: Any, body: Callable) -> Any:
         """q' = q + scale^2 q_block, k' = k + scale^2 k_block, slope 1 + scale^2 slope_block (Yang &
         Schoenholz 2017, "Mean field residual networks"); None where the block holds a kind not analysed."""
-        from ntksym.symbolic.mean_field_maps import ResidualMap, number
+        from ntksym.depth.maps import ResidualMap, number
 
         scale = number(step.scale, ctx, f"{step.path}.scale")
         return ResidualMap(body(step.body), scale * scale)
@@ -81,7 +77,7 @@ class ResidualKind(LayerKind):
     def summary(self, step):
         return {"scale": str(step.scale)}
 
-    def record(self, layer: Any, hp: dict[str, float], lower: _Lowering) -> tuple:
+    def record(self, layer: Any, hp: dict[str, float], lower: Lowering) -> tuple:
         return ("residual", lower.number(layer.scale), lower(layer.layers))
 
     def describe(self, layer: Any, describe_body: Callable) -> str:

@@ -4,7 +4,7 @@ Kernel: Sigma'(p, p') = sum_{d, d' in window} Sigma(s p + d, s p' + d'), the NTK
 |w|^2 times avg_pool's map, since avg_pool divides by the full window at the edges too (SAME pads with
 zeros, CIRCULAR wraps). Needs every pixel pair (full mode).
 Finite network: the sum of the window's pixels (its functions are copied into generated modules, where
-prelude_network.py's helpers sit beside them).
+preludes/network.py's helpers sit beside them).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ntksym.codegen.prelude_network import _net_check_rank, _net_out_dims, _net_taps
+from ntksym.codegen.preludes.network import _net_check_rank, _net_out_dims, _net_taps
 from ntksym.layers.avg_pool import POOL_FIELDS, AvgPoolKind
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any  # the report: a CheckReport, which imports this module to save itself
 
 import matplotlib
 
@@ -14,9 +14,6 @@ import numpy as np  # noqa: E402
 
 from ntksym.files import write_atomic  # noqa: E402
 from ntksym.runtime.fit import fit_rate  # noqa: E402
-
-if TYPE_CHECKING:
-    from ntksym.runtime.check_report import CheckReport
 
 
 def _errorbars(ax, widths, values, label, color, marker="o"):
@@ -56,7 +53,7 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
-def plot_check(report: CheckReport, folder: Path) -> list[Path]:
+def plot_check(report: Any, folder: Path) -> list[Path]:
     """error_vs_width.png, drift_vs_width.png, prediction_gap_vs_width.png (the last two when trained)."""
     folder = Path(folder)
     widths = np.asarray(report.widths, np.float64)

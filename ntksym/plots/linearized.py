@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import Any  # the report: a LinearizedReport, which imports this module to save itself
 
 import matplotlib
 
@@ -14,12 +15,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ntksym.files import write_atomic  # noqa: E402
-from ntksym.runtime.linearized_report import LEE_ET_AL_RATE, LinearizedReport  # noqa: E402
+from ntksym.runtime.fit import LEE_ET_AL_RATE  # noqa: E402
 
 STYLES = (("network", "-"), ("linearized", "--"))
 
 
-def plot_curves(report: LinearizedReport, path: Path) -> None:
+def plot_curves(report: Any, path: Path) -> None:
     """One column per width: train/test loss (top) and test accuracy (bottom) against steps, means over seeds."""
     columns = len(report.widths)
     fig, axes = plt.subplots(2, columns, figsize=(3.2 * columns + 0.5, 5.5), dpi=110, squeeze=False, sharex=True)
@@ -46,7 +47,7 @@ def plot_curves(report: LinearizedReport, path: Path) -> None:
     _save(fig, path)
 
 
-def plot_distance(report: LinearizedReport, path: Path) -> None:
+def plot_distance(report: Any, path: Path) -> None:
     """Final RMS(f - f_lin) / RMS(f_lin) and NTK drift against width (log-log), with the fitted power law."""
     fig, ax = plt.subplots(figsize=(5.5, 4), dpi=120)
     draw_distance(report, ax)
@@ -54,7 +55,7 @@ def plot_distance(report: LinearizedReport, path: Path) -> None:
     _save(fig, path)
 
 
-def draw_distance(report: LinearizedReport, ax) -> None:
+def draw_distance(report: Any, ax) -> None:
     widths = np.asarray(report.widths, np.float64)
     distance, drift = report.output_distance[:, :, -1], report.ntk_drift[:, :, -1]
     for j in range(report.seeds):
@@ -74,7 +75,7 @@ def draw_distance(report: LinearizedReport, ax) -> None:
     ax.legend(fontsize=7)
 
 
-def plot_summary(report: LinearizedReport, path: Path) -> None:
+def plot_summary(report: Any, path: Path) -> None:
     """Three panels: distance and drift against width; test accuracy against steps at the narrowest and widest
     width beside the infinite-width mean; the empirical NTK's kernel-target alignment against steps per width."""
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.2), dpi=110)

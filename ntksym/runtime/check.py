@@ -22,7 +22,7 @@ from numpy.typing import ArrayLike
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
 from ntksym.layers import kind_of, map_layers, walk_layers
-from ntksym.runtime.check_report import CheckReport
+from ntksym.reports.check import CheckReport
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.empirical import empirical_ntk, monte_carlo_nngp
 from ntksym.runtime.network import Network, Params, input_dim_of, network

@@ -6,6 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError, SpecError
+from ntksym.layers import walk_layers
 from ntksym.spec import schema as s
 from ntksym.spec.schema import Spec
 
@@ -86,7 +87,7 @@ def check_spec_numbers(spec: Spec, dtype: str) -> None:
 
     for name, value in spec.hyperparameters:
         check(f"hyperparameters.{name}", value)
-    for layer in _walk(spec.layers):
+    for layer in walk_layers(spec.layers):
         if isinstance(layer, s.Activation):
             if layer.name != "expr":  # an expr's params are the hyperparameters, checked above
                 for key, value in layer.params:
@@ -105,7 +106,7 @@ def check_hyperparameter_values(values: dict, spec: Spec, dtype: str) -> dict:
     unknown = set(values) - set(known)
     if unknown:
         raise InputError(f"unknown hyperparameters {sorted(unknown)}; the spec defines {sorted(known)}")
-    counts = {layer.count.name for layer in _walk(spec.layers) if isinstance(layer, s.Repeat)
+    counts = {layer.count.name for layer in walk_layers(spec.layers) if isinstance(layer, s.Repeat)
               and isinstance(layer.count, s.Ref)}
     for key, value in values.items():
         try:
@@ -122,17 +123,6 @@ def check_hyperparameter_values(values: dict, spec: Spec, dtype: str) -> dict:
             raise InputError(f"hyperparameter `{key}` is a repeat count: expected a whole number from 1 to "
                              f"{MAX_COUNT:,}, got {value!r}")
     return values
-
-
-def _walk(layers):
-    stack = list(layers)
-    while stack:
-        layer = stack.pop()
-        yield layer
-        if isinstance(layer, (s.Repeat, s.Residual)):
-            stack.extend(layer.layers)
-        elif isinstance(layer, s.Branches):
-            stack.extend(child for path in layer.paths for child in path)
 
 
 def check_pair(x1: np.ndarray, x2: np.ndarray | None) -> None:

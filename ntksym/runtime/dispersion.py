@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntksym.codegen import prelude_network as P
+from ntksym.codegen.preludes import network as P
 from ntksym.errors import InputError
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.empirical import empirical_ntk, has_fast_path
@@ -79,7 +79,7 @@ def hidden_layers(records: tuple) -> int:
     for rec in records:
         if rec[0] in ("dense", "conv") and not (rec[0] == "dense" and rec[4]):
             count += 1
-        elif rec[0] in P._NET_WEIGHTED:
+        elif rec[0] in P.WEIGHTED:
             count += 1
         elif rec[0] == "repeat":
             count += rec[1] * hidden_layers(rec[2])
@@ -95,15 +95,15 @@ def _ntk_samples(net: Network, width: int, x: jax.Array, seeds: int, key) -> np.
     keys = jax.random.split(key, seeds)
     if not has_fast_path(net):  # layers the factorised NTK does not know: one Jacobian NTK per seed
         return np.stack([np.asarray(empirical_ntk(net.init(k, width), x)) for k in keys])
-    shape = tuple(x.shape[1:]) if P._net_is_spatial(net.records) else int(np.prod(x.shape[1:]))
+    shape = tuple(x.shape[1:]) if P.is_spatial(net.records) else int(np.prod(x.shape[1:]))
     records, phis, parameterization = net.records, net.activations, net.parameterization
 
     def one(k, inputs):  # the inputs are an argument: closed over, XLA would fold them as constants
-        params = P._net_init(k, records, shape, parameterization, width)[0]
-        return P._net_empirical_ntk(params, inputs, None, records, phis, parameterization)
+        params = P.init(k, records, shape, parameterization, width)[0]
+        return P.empirical_ntk(params, inputs, None, records, phis, parameterization)
 
     size = sum(int(np.prod(leaf.shape)) for leaf in jax.tree_util.tree_leaves(
-        jax.eval_shape(lambda k: P._net_init(k, records, shape, parameterization, width)[0], keys[0])))
+        jax.eval_shape(lambda k: P.init(k, records, shape, parameterization, width)[0], keys[0])))
     chunk = max(1, min(seeds, _CHUNK_NUMBERS // max(size, 1)))
     batched = jax.jit(jax.vmap(one, in_axes=(0, None)))
     out = []

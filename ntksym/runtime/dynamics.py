@@ -3,7 +3,7 @@
 Lee et al. 2019, "Wide Neural Networks of Any Depth Evolve as Linear Models Under Gradient Descent"
 (gradient flow with the NTK, Eqs. 14-16; readout-only training with the NNGP); Jacot et al. 2018 (the NTK).
 Loss sum((f - y)^2) / (2 N) with N = y.size = n k, as in neural-tangents. The jax implementation is
-`ntksym.codegen.prelude_dynamics`, the same code every generated module carries; this module checks
+`ntksym.codegen.preludes.dynamics`, the same code every generated module carries; this module checks
 inputs, turns results into numpy and warns when discrete gradient descent diverges.
 """
 
@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntksym.codegen.prelude_dynamics import _dyn_core, _dyn_max_rate
+from ntksym.codegen.preludes import dynamics as dynamics_prelude
 from ntksym.errors import InputError
 from ntksym.runtime.kernel import CompiledModel
 
@@ -120,7 +120,7 @@ def max_learning_rate(k_train_train: ArrayLike, output_dim: int = 1, *, diag_reg
     if int(output_dim) != output_dim or output_dim < 1:
         raise InputError(f"output_dim must be a positive whole number, got {output_dim}")
     _check_options("ntk", 1.0, diag_reg)
-    return _dyn_max_rate(jnp.asarray(k), int(output_dim), float(diag_reg), bool(diag_reg_absolute))
+    return dynamics_prelude.max_rate(jnp.asarray(k), int(output_dim), float(diag_reg), bool(diag_reg_absolute))
 
 
 def _check_cov(cov, compute_cov) -> bool:
@@ -159,7 +159,7 @@ def _solve(kernel: str, theta_dd, theta_td, k_dd, k_td, k_tt, y, yt, times, *, l
         return None if a is None else jnp.asarray(a, dtype)
 
     with_cov = k_tt is not None
-    mean, train, cov, max_rate = _dyn_core(
+    mean, train, cov, max_rate = dynamics_prelude.core(
         as_jax(theta_dd), as_jax(theta_td), as_jax(k_dd) if with_cov else None, as_jax(k_td) if with_cov else None,
         as_jax(k_tt), as_jax(y), jnp.asarray(times, dtype), jnp.asarray(learning_rate, dtype),
         jnp.asarray(diag_reg, dtype), absolute=bool(diag_reg_absolute), nngp=kernel in ("nngp", "ntkgp"),

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntksym.codegen import prelude_network as P
+from ntksym.codegen.preludes import network as P
 from ntksym.errors import InputError
 from ntksym.runtime.network import Network, Params
 
@@ -37,7 +37,7 @@ from ntksym.runtime.network import Network, Params
 FAST_KINDS = frozenset(
     {"dense", "act", "layer_norm", "repeat", "residual", "conv", "avg_pool", "global_avg_pool", "flatten",
      "branches"}
-) | frozenset(P._NET_LAYERS)
+) | frozenset(P.LAYERS)
 METHODS = ("auto", "fast", "generic")
 
 
@@ -72,7 +72,7 @@ def empirical_ntk(
             f"spec `{net.spec.name}` has layers without a fast path; use method='generic' or 'auto'"
         )
     if method in ("auto", "fast") and has_fast_path(net):
-        return P._net_empirical_ntk_jit(
+        return P.empirical_ntk_jit(
             params.layers, x1, x2, net.records, net.activations, net.parameterization
         )
     return generic_ntk(net.apply, params, x1, x2, batch_size)
@@ -99,7 +99,7 @@ def generic_ntk(apply_fn: Callable, params: Any, x1: ArrayLike, x2: ArrayLike | 
         cols = []
         for j in range(0, x2.shape[0], step):
             j2 = j1 if same and i == j else flat(x2[j : j + step])
-            cols.append(P._contract_jacobians(j1, j2))
+            cols.append(P.contract_jacobians(j1, j2))
         rows.append(jnp.concatenate(cols, axis=1))
     return jnp.concatenate(rows, axis=0)
 
@@ -150,8 +150,8 @@ def _nngp_batch(net: Network, width: int | None, readout: bool, dtype: str, dim:
         p = net.init(key, width, dim)
         layers = jax.tree_util.tree_map(lambda a: a.astype(dtype), p.layers)
         if readout:
-            return P._net_readout_nngp(layers, x, None, net.records, net.activations, net.parameterization)
-        f = P._net_apply(layers, x, net.records, net.activations, net.parameterization)
+            return P.readout_nngp(layers, x, None, net.records, net.activations, net.parameterization)
+        f = P.apply(layers, x, net.records, net.activations, net.parameterization)
         return f @ f.T / f.shape[-1]
 
     # the architecture is static: init's Python shape checks run once, at trace time

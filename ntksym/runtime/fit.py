@@ -7,6 +7,8 @@ import warnings
 import numpy as np
 from numpy.typing import ArrayLike
 
+LEE_ET_AL_RATE = -0.5  # sup_t ||f_t - f_lin,t|| = O(width^-1/2) (Lee et al. 2019, Theorem 2.1)
+
 
 def fit_rate(widths: ArrayLike, errors: np.ndarray) -> tuple[float, float]:
     """(slope, intercept) of log(mean error over seeds) against log(width): error ~ exp(b) width^slope."""

@@ -13,13 +13,13 @@ from numpy.typing import ArrayLike
 
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_hyperparameter_values, check_inputs, check_pair, check_range
-from ntksym.runtime.schedule import evaluate
+from ntksym.runtime.tiling.schedule import evaluate
 from ntksym.spec.schema import Spec
 
 if TYPE_CHECKING:
     import jax
 
-    from ntksym.runtime.tiled import Progress
+    from ntksym.runtime.tiling.evaluate import Progress
 
 
 def unique_rows(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,7 +75,7 @@ class CompiledModel:
         total)` is called after each tile. With several devices (default: all local ones) tiles are
         sharded across them. Hyperparameters are keyword arguments and do not recompile.
 
-        `resume=True` (with a folder `out`): the folder records finished tiles (runtime/resumable.py), so
+        `resume=True` (with a folder `out`): the folder records finished tiles (runtime/tiling/resumable.py), so
         a run cut off is finished by the same call again, and several processes can fill one folder, each
         taking every count-th tile for `process=(index, count)` (default: jax's processes after
         `jax.distributed.initialize`). Until every tile is done the result's kernels are None.

@@ -33,14 +33,14 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntksym.codegen import prelude_network as P
+from ntksym.codegen.preludes import network as P
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
+from ntksym.reports.linearized import Curves, LinearizedReport
 from ntksym.runtime.check import Progress, _depends_on_widths, with_width
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.dynamics_loss import LOSSES, loss_value, targets, train_from_kernels
 from ntksym.runtime.empirical import empirical_ntk
-from ntksym.runtime.linearized_report import Curves, LinearizedReport
 from ntksym.runtime.network import Network, Params, input_dim_of, network
 from ntksym.runtime.training import descend, max_stable_learning_rate
 from ntksym.spec.schema import Spec
@@ -87,7 +87,7 @@ def output_distance(f: ArrayLike, f_lin: ArrayLike) -> float:
 
 
 def _net_outputs(net: Network, layers, x):
-    return P._net_apply(layers, x, net.records, net.activations, net.parameterization)
+    return P.apply(layers, x, net.records, net.activations, net.parameterization)
 
 
 def _linear_outputs(net: Network, layers0, delta, x):

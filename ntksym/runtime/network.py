@@ -8,7 +8,7 @@ ntk parameterization (Jacot et al. 2018): z = w_std / sqrt(fan_in) W x + b_std b
 standard parameterization (Sohl-Dickstein et al. 2020): W ~ N(0, w_std^2 / fan_in), b ~ N(0, b_std^2),
 z = W x + b. Convolutions (Novak et al. 2019) use fan_in = C_in * filter size and inputs
 (n, [height,] width, channels), neural-tangents' conventions. The layers themselves are interpreted by
-`ntksym.codegen.prelude_network`, the same code that every generated module carries, so the runtime and
+`ntksym.codegen.preludes.network`, the same code that every generated module carries, so the runtime and
 the generated module build the same network.
 """
 
@@ -23,8 +23,8 @@ import numpy as np
 import sympy as sp
 from numpy.typing import ArrayLike
 
-from ntksym.codegen import prelude_network as P
 from ntksym.codegen.architecture import Architecture, build_architecture
+from ntksym.codegen.preludes import network as P
 from ntksym.codegen.printer import KernelPrinter
 from ntksym.errors import InputError
 from ntksym.layers import LAYERS
@@ -32,10 +32,10 @@ from ntksym.spec.schema import Spec
 from ntksym.symbolic.state import x as X
 
 # the finite-network functions of kinds defined in their own module (generated modules copy them in)
-P._NET_LAYERS.update(
+P.LAYERS.update(
     {key: (kind.on_pixels, *kind.network_functions) for key, kind in LAYERS.items() if kind.network_functions}
 )
-P._NET_WEIGHTED.update(
+P.WEIGHTED.update(
     {key: (kind.on_pixels, *kind.network_weights) for key, kind in LAYERS.items() if kind.network_weights}
 )
 
@@ -75,7 +75,7 @@ class Network:
         (the output keeps its own). Spatial networks take their input shape from the spec."""
         dim: int | tuple[int, ...] | None
         dim = input_dim or self.input_dim
-        if P._net_is_spatial(self.records):
+        if P.is_spatial(self.records):
             shape = self.spec.input_shape
             if shape is None or len(shape) < 2:
                 raise InputError(
@@ -102,7 +102,7 @@ class Network:
 
     def apply(self, params: Params | list, x: ArrayLike) -> jax.Array:
         layers = params.layers if isinstance(params, Params) else params
-        return P._net_apply_jit(
+        return P.apply_jit(
             layers, jax.numpy.asarray(x), self.records, self.activations, self.parameterization
         )
 
@@ -110,7 +110,7 @@ class Network:
 @lru_cache(maxsize=128)
 def _compiled_init(net: Network, width: int | None, dim: int | tuple[int, ...]) -> Callable:
     """init for one (network, width, input dimension or shape), compiled once: key -> parameter list."""
-    return jax.jit(lambda key: P._net_init(key, net.records, dim, net.parameterization, width)[0])
+    return jax.jit(lambda key: P.init(key, net.records, dim, net.parameterization, width)[0])
 
 
 @jax.tree_util.register_pytree_node_class

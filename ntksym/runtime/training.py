@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntksym.codegen import prelude_network as P
+from ntksym.codegen.preludes import network as P
 from ntksym.runtime.dynamics_loss import loss_value
 from ntksym.runtime.empirical import empirical_ntk
 from ntksym.runtime.network import Params
@@ -73,7 +73,7 @@ def _descend(layers, x, y, learning_rate, records, phis, parameterization, steps
     """`steps` full-batch gradient steps in one compiled loop; the loss before each and after the last."""
 
     def model(layers, x):
-        return P._net_apply(layers, x, records, phis, parameterization)
+        return P.apply(layers, x, records, phis, parameterization)
 
     zeros = jax.tree_util.tree_map(jnp.zeros_like, layers)
     final, _, values = descend(model, layers, zeros, x, y, learning_rate, 0.0, None, length=steps)

@@ -25,7 +25,7 @@ import sympy as sp
 
 from ntksym.activations import sigmoid
 from ntksym.errors import SpecError, did_you_mean
-from ntksym.symbolic.state import symbol_for, x
+from ntksym.spec.symbols import symbol_for, x
 
 MAX_CHARS = 4096
 MAX_NODES = 1000

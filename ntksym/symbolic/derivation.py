@@ -1,4 +1,4 @@
-"""Fold the rules over a spec's layers: Spec -> Derivation.
+"""Fold the rules over a spec's layers: Spec -> Recursion.
 
 Each layer's rule comes from its kind (ntksym.layers); repeated blocks are derived once (a `RepeatStep`
 holds the body and the count); activation duals are cached per activation, so a block used many times
@@ -8,7 +8,6 @@ costs one derivation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import sympy as sp
 
@@ -20,16 +19,11 @@ from ntksym.symbolic.spatial_plan import spatial_plan
 from ntksym.symbolic.state import symbol_for
 from ntksym.symbolic.steps import Step
 
-if TYPE_CHECKING:
-    import numpy as np
-    from numpy.typing import ArrayLike
-
-    from ntksym.symbolic.fixed_points import EdgeOfChaos, FixedPoints
-
 
 @dataclass(frozen=True)
-class Derivation:
-    """The layerwise NNGP/NTK recursion of a spec, as SymPy expressions."""
+class Recursion:
+    """The layerwise NNGP/NTK recursion of a spec, as SymPy expressions: what codegen, the depth analysis and
+    the reports read. `ntksym.derive` returns it as a `Derivation`, which adds the reports and the analysis."""
 
     spec: s.Spec
     steps: tuple[Step, ...]
@@ -42,54 +36,18 @@ class Derivation:
     def symbols(self) -> dict[str, sp.Symbol]:
         return {name: symbol_for(name) for name in self.hyperparameters}
 
-    def text(self) -> str:
-        from ntksym.symbolic.report import derivation_text
 
-        return derivation_text(self)
-
-    def latex(self) -> str:
-        from ntksym.symbolic.report import derivation_latex
-
-        return derivation_latex(self)
-
-    def to_dict(self) -> dict:
-        from ntksym.symbolic.report import derivation_dict
-
-        return derivation_dict(self)
-
-    def __str__(self) -> str:
-        return self.text()
-
-    def fixed_points(self, **hyperparameter_overrides: float) -> FixedPoints:
-        """Depth analysis at the spec's values (or overrides): q*, chi_1, c*, chi_c, xi_q, xi_c, phase."""
-        from ntksym.symbolic.fixed_points import fixed_points
-
-        return fixed_points(self, **hyperparameter_overrides)
-
-    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float) -> EdgeOfChaos:
-        """The critical w_std (chi_1 = 1) at b_std (default: the spec's)."""
-        from ntksym.symbolic.fixed_points import edge_of_chaos
-
-        return edge_of_chaos(self, b_std, **hyperparameter_overrides)
-
-    def critical_curve(self, b_values: ArrayLike, **hyperparameter_overrides: float) -> np.ndarray:
-        """The edge of chaos w_std(b_std) for each of b_values (NaN where chi_1 never reaches 1)."""
-        from ntksym.symbolic.fixed_points import critical_curve
-
-        return critical_curve(self, b_values, **hyperparameter_overrides)
-
-
-def derive(spec: s.Spec) -> Derivation:
+def derive_recursion(spec: s.Spec) -> Recursion:
     """Derive the layerwise kernel recursions of `spec`."""
     _check_widths(spec)
-    steps = _derive_layers(spec.layers, spec.parameterization)
+    steps = derive_layers(spec.layers, spec.parameterization)
     spatial_plan(spec, steps)  # shapes of conv / pooling layers: a DerivationError if they do not fit
-    return Derivation(spec, steps)
+    return Recursion(spec, steps)
 
 
-def _derive_layers(layers: tuple[s.Layer, ...], parameterization: str) -> tuple[Step, ...]:
+def derive_layers(layers: tuple[s.Layer, ...], parameterization: str) -> tuple[Step, ...]:
     def body(children):
-        return _derive_layers(children, parameterization)
+        return derive_layers(children, parameterization)
 
     return tuple(kind_of(layer).derive(layer, parameterization, body) for layer in layers)
 

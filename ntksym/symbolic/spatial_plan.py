@@ -12,13 +12,12 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import sympy as sp
 
 from ntksym.errors import DerivationError
 from ntksym.layers import kind_of
-from ntksym.layers.base import output_dims  # noqa: F401 (re-exported)
+from ntksym.layers.base import ShapeState, output_dims  # noqa: F401 (output_dims re-exported)
 from ntksym.spec.schema import Spec
 from ntksym.symbolic.steps import EntrywiseStep, SpatialStep, Step, iter_spatial
 
@@ -39,20 +38,12 @@ class SpatialPlan:
         return self.max_pixels**2 if self.mode == "full" else self.max_pixels
 
 
-@dataclass
-class _State:
-    dims: tuple[int, ...] | None  # None: fully connected
-    fan_known: bool = True
-    channels: Any = None  # the channel count (SymPy) where the spec fixes it, else None
-    merged: str = ""  # a concat / prod merge whose output is no single Gaussian process: until a weight layer
-
-
 def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
     """None for a fully-connected spec; otherwise checks every spatial layer's shape (`DerivationError`)."""
     spatial = list(iter_spatial(steps))
     if not spatial:  # fully connected: the walk still checks the paths of `branches` layers
         size = None if spec.input_shape is None else sp.Integer(math.prod(spec.input_shape))
-        _Walker(spec.parameterization == "standard").walk(steps, _State(None, channels=size))
+        _Walker(spec.parameterization == "standard").walk(steps, ShapeState(None, channels=size))
         return None
     shape = spec.input_shape
     if shape is None or len(shape) not in (2, 3):
@@ -61,7 +52,7 @@ def spatial_plan(spec: Spec, steps: tuple[Step, ...]) -> SpatialPlan | None:
             f"{spatial[0].path}: `{spatial[0].kind}` needs spatial inputs, but the spec has {got}; give "
             "`input_shape: [width, channels]` (1-D) or `input_shape: [height, width, channels]` (2-D)")
     walker = _Walker(spec.parameterization == "standard")
-    state = walker.walk(steps, _State(tuple(shape[:-1]), channels=sp.Integer(shape[-1])))
+    state = walker.walk(steps, ShapeState(tuple(shape[:-1]), channels=sp.Integer(shape[-1])))
     if state.dims is not None:
         raise DerivationError(
             f"{spec.layers[-1].path}: the network ends on a spatial state "
@@ -81,14 +72,14 @@ class _Walker:
         self.max_pixels = 0
         self.unrolled: set[str] = set()
 
-    def walk(self, steps: tuple[Step, ...], state: _State) -> _State:
+    def walk(self, steps: tuple[Step, ...], state: ShapeState) -> ShapeState:
         for step in steps:
             if state.dims is not None:
                 self.max_pixels = max(self.max_pixels, math.prod(state.dims))
             state = self.step(step, state)
         return state
 
-    def step(self, step: Step, state: _State) -> _State:
+    def step(self, step: Step, state: ShapeState) -> ShapeState:
         kind = kind_of(step)
         if kind.combinator:
             return kind.walk_shape(step, state, self)
@@ -96,7 +87,7 @@ class _Walker:
         if not kind.on_pixels:  # entrywise: dense, activation, layer_norm, dropout
             if kind.has_weights:
                 self.need_fan_in(step.path, state)
-                return _State(state.dims, step.width is not None, step.width)
+                return ShapeState(state.dims, step.width is not None, step.width)
             if state.merged and kind.gaussian_input:
                 raise DerivationError(
                     f"{step.path}: `{step.kind}` right after the merge at {state.merged}: its kernel rule needs "
@@ -115,7 +106,7 @@ class _Walker:
         dims = kind.spatial_shape(step, state.dims)
         if kind.has_weights:
             self.need_fan_in(step.path, state)
-            return _State(dims, step.width is not None, step.width)
+            return ShapeState(dims, step.width is not None, step.width)
         width = getattr(step, "width", None)  # attention sets the next fan-in without weights of its own
         if width is not None:
             return dataclasses.replace(state, dims=dims, fan_known=True, channels=width)
@@ -139,7 +130,7 @@ class _Walker:
                 f"{step.path}: {name} {list(step.window)} is larger than the {_shape_text(dims)} image it "
                 "sees with padding VALID; use a smaller one or padding SAME")
 
-    def need_fan_in(self, path: str, state: _State) -> None:
+    def need_fan_in(self, path: str, state: ShapeState) -> None:
         if self.standard and not state.fan_known:
             raise DerivationError(
                 f"{path}: the standard parameterization's NTK depends on the fan-in, but the layer before "
@@ -147,5 +138,5 @@ class _Walker:
                 "every conv its channels")
 
     @staticmethod
-    def describe(state: _State) -> str:
+    def describe(state: ShapeState) -> str:
         return "fully connected" if state.dims is None else f"{_shape_text(state.dims)} pixels"

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from ntksym.spec.symbols import symbol_for, x  # noqa: F401 (the spec's symbols, re-exported)
+
 q11, q22 = sp.symbols("q11 q22", positive=True)
 q12 = sp.Symbol("q12", real=True)
 t11, t12, t22 = sp.symbols("t11 t12 t22", real=True)
@@ -19,7 +21,6 @@ fan_in = sp.Symbol("fan_in", positive=True)
 
 # Gaussian integration variables for the dual E[phi(u) phi(v)].
 u, v = sp.symbols("u v", real=True)
-x = sp.Symbol("x", real=True)
 
 
 class ClampedSqrt(sp.Function):
@@ -61,8 +62,3 @@ SQRT_DET = ClampedSqrt(q11 * q22 - q12**2)
 # The angle between the two inputs' features, arccos(rho) in [0, pi], computed stably
 # as arctan2(sqrt(det), q12) (THEORY.md, numerical stability).
 ANGLE = sp.atan2(SQRT_DET, q12)
-
-
-def symbol_for(name: str) -> sp.Symbol:
-    """The SymPy symbol of a hyperparameter."""
-    return sp.Symbol(name, real=True)

@@ -1,8 +1,8 @@
 """Activations without a closed-form dual here: tanh, sigmoid, softplus, silu, elu, selu.
 
 Their duals stay symbolic as `GaussianExpectation(phi, phi, q11, q12, q22)` and are evaluated by the
-Mehler (Hermite) series with a certified truncation bound, `ntksym.codegen.prelude_mehler`, falling back
-to the variance-fitted 2-D quadrature of `ntksym.codegen.prelude_quadrature` where the bound does not
+Mehler (Hermite) series with a certified truncation bound, `ntksym.codegen.preludes.mehler`, falling back
+to the variance-fitted 2-D quadrature of `ntksym.codegen.preludes.quadrature` where the bound does not
 meet its tolerance (error estimate of either in `QUADRATURE_ERROR`).
 phi and phi' come from their entries in ntksym/activations.py.
 """

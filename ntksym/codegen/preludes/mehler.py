@@ -1,6 +1,6 @@
 # Hermite (Mehler) series for the Gaussian expectations of activations without a closed-form dual, with
-# the 2-D quadrature of prelude_quadrature.py as the fallback (copied verbatim into each generated
-# module that needs it, after prelude_quadrature.py). Method, bound and measurements: docs/quadrature.md.
+# the 2-D quadrature of preludes/quadrature.py as the fallback (copied verbatim into each generated
+# module that needs it, after preludes/quadrature.py). Method, bound and measurements: docs/quadrature.md.
 #
 # With u = sqrt(q11) x, v = sqrt(q22) y, (x, y) standard normal with correlation rho = q12/sqrt(q11 q22),
 # and the normalised Hermite coefficients a_n(q) = E[f(sqrt(q) z) h_n(z)], h_n = He_n / sqrt(n!),
@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.prelude_quadrature import _expect_pair_quadrature, _expect_same
+from ntksym.codegen.preludes.quadrature import _expect_pair_quadrature, _expect_same
 
 _MEHLER_TERMS = (16, 32, 64, 128, 256)  # static term counts, one lax.switch branch each
 _MEHLER_TOLERANCE = {"float64": 1e-11, "float32": 1e-6}  # truncation bound relative to sqrt(E f^2 E g^2)

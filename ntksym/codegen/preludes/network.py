@@ -55,7 +55,7 @@ def _net_out_dims(dims, window, stride, padding):
 
 def _net_taps(h, window, stride, padding):
     """[(filter offset d, h(s p + d) for every output pixel p)]: SAME pads zeros, CIRCULAR wraps (with
-    SAME's pad sizes, as neural-tangents and prelude_spatial.py do), VALID does not pad."""
+    SAME's pad sizes, as neural-tangents and preludes/spatial.py do), VALID does not pad."""
     dims = h.shape[1:-1]
     m = _net_out_dims(dims, window, stride, padding)
     if padding != "VALID":
@@ -468,3 +468,16 @@ _net_apply_jit = jax.jit(_net_apply, static_argnums=(2, 3, 4))
 _net_empirical_ntk_jit = jax.jit(_net_empirical_ntk, static_argnums=(3, 4, 5))
 _net_readout_nngp_jit = jax.jit(_net_readout_nngp, static_argnums=(3, 4, 5))
 _net_jacobian_ntk_jit = jax.jit(_net_jacobian_ntk, static_argnums=(3, 4, 5))
+
+
+# -- public names for ntksym's runtime (ntksym/runtime): generated modules carry the code above, not these
+LAYERS = _NET_LAYERS
+WEIGHTED = _NET_WEIGHTED
+init = _net_init
+apply_jit = _net_apply_jit
+apply = _net_apply
+is_spatial = _net_is_spatial
+readout_nngp = _net_readout_nngp
+empirical_ntk_jit = _net_empirical_ntk_jit
+empirical_ntk = _net_empirical_ntk
+contract_jacobians = _contract_jacobians

@@ -1,6 +1,6 @@
 # Helpers for kernels of networks with convolutions and pooling, copied verbatim into the generated
-# modules that need them (after prelude.py, whose `_entrywise` and `_residual_sum` they reuse).
-# Spatial state: prelude.py's `_State` with q12 and no gap, fan_in = channels:
+# modules that need them (after preludes/kernel.py, whose `_entrywise` and `_residual_sum` they reuse).
+# Spatial state: preludes/kernel.py's `_State` with q12 and no gap, fan_in = channels:
 #   full mode:     q11 (n1, X, X[, Y, Y]), q12 (n1, n2, X, X[, Y, Y]): every pixel pair, the two copies of
 #                  each spatial axis side by side (the layout of neural-tangents);
 #   diagonal mode: q11 (n1, X[, Y]), q12 (n1, n2, X[, Y]): same-pixel covariances only.
@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.prelude import _State  # stripped in generated modules, where it sits above
+from ntksym.codegen.preludes.kernel import _State  # stripped in generated modules, where it sits above
 
 
 def _spatial_inputs(x1, x2, full):

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ntksym.symbolic.numeric_dual import NumericDual
-from ntksym.symbolic.roots import first_crossing, refine
+from ntksym.depth.numeric_dual import NumericDual
+from ntksym.depth.roots import first_crossing, refine
 
 Q_GRID = np.geomspace(1e-10, 1e10, 161)
 C_GRID = 1.0 - np.geomspace(1e-7, 2.0, 18)  # from just below 1 down to -1

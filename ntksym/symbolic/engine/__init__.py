@@ -20,8 +20,10 @@ import sympy as sp
 
 from ntksym.spec.expressions import parse_activation
 from ntksym.spec.schema import Activation
-from ntksym.symbolic import engine_cache, engine_gaussian, engine_piecewise
 from ntksym.symbolic.dual import Dual
+from ntksym.symbolic.engine import cache as engine_cache
+from ntksym.symbolic.engine import gaussian as engine_gaussian
+from ntksym.symbolic.engine import piecewise as engine_piecewise
 from ntksym.symbolic.rules.numerical import quadrature_dual
 from ntksym.symbolic.rules.polynomial import SOURCE as WICK_SOURCE
 from ntksym.symbolic.rules.polynomial import polynomial_pair_moment

@@ -4,7 +4,7 @@
 pairs; without a repeat, a run of at least two identical dense + activation pairs (closed forms,
 `fixed_points.Analysis`). `find_composite`: any other `repeat` whose layers all have a mean-field map
 (dense, conv, activation, layer_norm, residual: their kinds' `mean_field` hooks), analysed by composing
-the maps (`depth_composite.CompositeAnalysis`). Anything else is refused with a `DerivationError`
+the maps (`composite.CompositeAnalysis`). Anything else is refused with a `DerivationError`
 saying why.
 """
 
@@ -15,15 +15,17 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from ntksym.depth.maps import SWEEP_B, SWEEP_W
 from ntksym.errors import DerivationError
+from ntksym.layers import LAYERS, kind_of, map_layers, walk_layers
 from ntksym.spec import schema as s
+from ntksym.symbolic.derivation import derive_layers
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.mean_field_maps import SWEEP_B, SWEEP_W
 from ntksym.symbolic.steps import EntrywiseStep, RepeatStep, Step, iter_steps
 from ntksym.symbolic.values import to_sympy
 
 if TYPE_CHECKING:
-    from ntksym.symbolic.derivation import Derivation
+    from ntksym.symbolic.derivation import Recursion
 
 NOT_ANALYSED = (
     "the depth analysis (Poole et al. 2016; Schoenholz et al. 2017) covers a repeated block of "
@@ -48,7 +50,7 @@ class Block:
         return self.dense.b_std is not None
 
 
-def find_block(derivation: Derivation) -> Block:
+def find_block(derivation: Recursion) -> Block:
     """The analysed block of a derivation, or a DerivationError saying why there is none."""
     reasons: list[str] = []
     for step in derivation.steps:
@@ -133,7 +135,7 @@ def _block(spec: s.Spec, path: str, pair: tuple[EntrywiseStep, EntrywiseStep], d
 class CompositeBlock:
     """A repeated block holding layer norm, residual blocks or convolutions (or dense + activation in
     any arrangement the pair finder refuses), analysed by composing its layers' mean-field maps
-    (symbolic/mean_field_maps.py).
+    (depth/maps.py).
 
     `steps`: the body derived again with the swept w_std / b_std as symbols (`W_SYM`, `B_SYM`) in
     every weight layer (dense, conv) whose w_std (b_std) is the first weight layer's, and rotated to
@@ -161,11 +163,8 @@ class CompositeBlock:
         return tuple(dict.fromkeys(names))
 
 
-def find_composite(derivation: Derivation) -> CompositeBlock:
+def find_composite(derivation: Recursion) -> CompositeBlock:
     """The first top-level `repeat` whose body's kinds all have a mean-field map, or a DerivationError."""
-    from ntksym.layers import LAYERS, kind_of, walk_layers
-    from ntksym.symbolic.derivation import _derive_layers
-
     reasons: list[str] = []
     for step in derivation.steps:
         if not isinstance(step, RepeatStep):
@@ -196,9 +195,7 @@ def find_composite(derivation: Derivation) -> CompositeBlock:
                 changes["b_std"] = s.Ref(SWEEP_B)
             return dataclasses.replace(layer, **changes) if changes else layer
 
-        from ntksym.layers import map_layers
-
-        body = _derive_layers(map_layers(repeat.layers, sweep), derivation.spec.parameterization)
+        body = derive_layers(map_layers(repeat.layers, sweep), derivation.spec.parameterization)
         top = [i for i, st in enumerate(body) if kind_of(st).has_weights and st.kind in ("dense", "conv")]
         state_path = ""
         if top:

@@ -290,3 +290,8 @@ def max_learning_rate(x_train, output_dim=1, kernel="ntk", diag_reg=0.0, diag_re
     """The maximal stable learning rate 2 n k / lambda_max of gradient descent (Lee et al. 2019)."""
     nngp_dd, ntk_dd = _kernel_blocks(x_train, None, hyperparameters)
     return _dyn_max_rate(nngp_dd if kernel == "nngp" else ntk_dd, output_dim, diag_reg, diag_reg_absolute)
+
+
+# -- public names for ntksym's runtime (ntksym/runtime): generated modules carry the code above, not these
+core = _dyn_core
+max_rate = _dyn_max_rate

@@ -18,16 +18,17 @@ from ntksym._version import __version__
 from ntksym.files import cache_dir, write_atomic
 from ntksym.symbolic.dual import Dual
 
-_HERE = Path(__file__).resolve().parent
+_SYMBOLIC = Path(__file__).resolve().parent.parent  # ntksym/symbolic
 _ENGINE_FILES = (
-    "engine.py",
-    "engine_gaussian.py",
-    "engine_piecewise.py",
+    "engine/__init__.py",
+    "engine/gaussian.py",
+    "engine/piecewise.py",
     "dual.py",
     "state.py",
     "rules/polynomial.py",
     "rules/numerical.py",
     "../spec/expressions.py",
+    "../spec/symbols.py",
 )
 
 
@@ -35,7 +36,7 @@ _ENGINE_FILES = (
 def engine_fingerprint() -> str:
     digest = hashlib.sha256()
     for name in _ENGINE_FILES:
-        digest.update((_HERE / name).read_bytes())
+        digest.update((_SYMBOLIC / name).read_bytes())
     return digest.hexdigest()[:12]
 
 

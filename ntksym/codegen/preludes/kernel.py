@@ -12,7 +12,7 @@ from jax import lax
 # the correlation towards 1: once 1 - rho is below machine epsilon, q12 no longer holds it, but g12
 # (a small number with its own exponent) does. q12 = sqrt(q11 q22) - g12, sqrt(det) =
 # sqrt(g12 (2 sqrt(q11 q22) - g12)) and the angles are computed from it. Spatial states
-# (prelude_spatial.py) carry q12 and no gap (None); their layers pass g12 = None, and the gap is
+# (preludes/spatial.py) carry q12 and no gap (None); their layers pass g12 = None, and the gap is
 # recomputed from q12 where a formula needs it (`_gap_of`).
 
 

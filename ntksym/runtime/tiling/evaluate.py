@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ntksym.runtime.tiles import Tile, plan
+from ntksym.runtime.tiling.plan import Tile, plan
 
 if TYPE_CHECKING:
     import jax

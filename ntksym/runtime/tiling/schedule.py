@@ -9,10 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ntksym.errors import InputError
-from ntksym.runtime.output import ArraySink, NpyFolderSink, make_sink
-from ntksym.runtime.resumable import ResumableFolderSink, started_tile_sides
-from ntksym.runtime.sharding import local_devices, process_share, run_sharded
-from ntksym.runtime.tiled import (
+from ntksym.runtime.tiling.evaluate import (
     Pair,
     Progress,
     TileWriter,
@@ -22,7 +19,10 @@ from ntksym.runtime.tiled import (
     blocks_of,
     run_tiles,
 )
-from ntksym.runtime.tiles import Tile, auto_tile_size, check_tile_size, even_split, plan
+from ntksym.runtime.tiling.plan import Tile, auto_tile_size, check_tile_size, even_split, plan
+from ntksym.runtime.tiling.resumable import ResumableFolderSink, started_tile_sides
+from ntksym.runtime.tiling.sharding import local_devices, process_share, run_sharded
+from ntksym.runtime.tiling.sinks import ArraySink, NpyFolderSink, make_sink
 
 if TYPE_CHECKING:
     import jax
@@ -49,7 +49,7 @@ def evaluate(
 ) -> tuple[np.ndarray | None, np.ndarray | None, bool]:
     """(nngp, ntk, all_finite) of `pair` on x1 = a and x2 = b (None: a); `floats_per_pair` (the numbers
     the kernel's state holds per pair of inputs) sizes the blocks. `resume` (the job's identity, with a
-    folder `out`): a shared, restartable output (runtime/resumable.py) of which this process computes the
+    folder `out`): a shared, restartable output (runtime/tiling/resumable.py) of which this process computes the
     unfinished tiles of its share, `process` = (index, count) or jax's processes; (None, None, finite) while
     tiles of other processes are missing."""
     x1 = np.ascontiguousarray(a, dtype)

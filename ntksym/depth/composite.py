@@ -1,7 +1,7 @@
 """Depth analysis of a repeated block with layer norm, residual blocks or convolutions.
 
 The block's mean-field map (q, k) -> (q', k', dk'/dk) is composed from its layers' maps
-(symbolic/mean_field_maps.py); then, as for a dense + activation block (`fixed_points.Analysis`):
+(depth/maps.py); then, as for a dense + activation block (`fixed_points.Analysis`):
   q*     the stable fixed point of the length map q -> q'(q) (bracketed root finding, `roots`),
   c'     = k'(q*, c q*) / q*, the correlation map at q*; c* its stable fixed point,
   chi_1  = dc'/dc at c = 1 = dk'/dk at (q*, q*), chi_c = dk'/dk at (q*, c* q*)
@@ -25,13 +25,16 @@ from collections.abc import Callable, Mapping
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ntksym.depth import mean_field as mf
+from ntksym.depth.block import CompositeBlock
+from ntksym.depth.maps import ChainMap, MapContext, StepMap, number
+from ntksym.depth.ntk import eoc_approach_fn, ntk_depth
+from ntksym.depth.results import EdgeOfChaos, FixedPoints, convergence_text
+from ntksym.depth.roots import first_crossing, refine
+from ntksym.depth.symbolic_forms import SymbolicForms, display_symbols
 from ntksym.errors import DerivationError
-from ntksym.symbolic import mean_field as mf
-from ntksym.symbolic.depth_block import CompositeBlock
-from ntksym.symbolic.fixed_point_symbolic import SymbolicForms
-from ntksym.symbolic.mean_field_maps import MapContext, chain, number
-from ntksym.symbolic.ntk_depth import eoc_approach_fn, ntk_depth
-from ntksym.symbolic.roots import first_crossing, refine
+from ntksym.layers import kind_of
+from ntksym.symbolic.steps import iter_steps
 
 NAN = math.nan
 LIMIT_PROBES = (1e6, 1e8, 1e10)  # where the limits as q -> inf are read (quadrature is exact enough there)
@@ -60,6 +63,21 @@ def aitken_limit(f: Callable[[np.ndarray], np.ndarray]) -> float:
     if not (0 < r < 0.5):
         return float(v[2]) if abs(d2) <= 1e-6 * abs(v[2]) else NAN
     return float(v[2] + d2 * r / (1 - r))
+
+
+def chain(steps: tuple, ctx: MapContext) -> StepMap:
+    """The map of `steps` through their kinds' `mean_field` hooks; a DerivationError naming the first
+    step whose kind has none."""
+    def body(children: tuple) -> StepMap:
+        return chain(children, ctx)
+
+    maps = []
+    for step in steps:
+        m = kind_of(step).mean_field(step, ctx, body)
+        if m is None:
+            raise DerivationError(f"{step.path}: the depth analysis has no mean-field map for `{step.kind}`")
+        maps.append(m)
+    return ChainMap(tuple(maps))
 
 
 class CompositeAnalysis:
@@ -118,8 +136,6 @@ class CompositeAnalysis:
 
     # -- one point ---------------------------------------------------------------------------------
     def fixed_points(self, w: float | None = None, b: float | None = None):
-        from ntksym.symbolic.fixed_points import FixedPoints, convergence_text
-
         w = self.w if w is None else float(w)
         b = self.b if b is None else float(b)
         W, B = np.array([w]), np.array([b])
@@ -176,8 +192,6 @@ class CompositeAnalysis:
         c_{l+1} - c_l = D(c_l) / q_{l+1} with D(c) = k'(q, c q) - c q'(q): in log-depth, dc/dlog l =
         D(c) / q_step, so c approaches the stable zero c* of D polynomially, |c_l - c*| ~ l^-p with
         p = -D'(c*) / q_step (Yang & Schoenholz 2017: polynomial, not exponential, dynamics)."""
-        from ntksym.symbolic.fixed_points import FixedPoints
-
         growth = aitken_limit(lambda q: self._length(q, w, b) / q)
         linear = abs(growth - 1) < 1e-9
         step = aitken_limit(lambda q: self._length(q, w, b) - q) if linear else math.inf
@@ -297,8 +311,6 @@ class CompositeAnalysis:
     def _forms(self) -> SymbolicForms:
         import sympy as sp
 
-        from ntksym.symbolic.fixed_point_symbolic import display_symbols
-
         w, b = display_symbols(self.block)  # type: ignore[arg-type]  # uses .w, .b, .has_bias
         text = sp.Symbol("composed map of " + ", ".join(self.block.kinds))
         return SymbolicForms(w, b, text, None, sp.Symbol("dk'/dk at (q*, q*)"), sp.Symbol("k'(q*, c q*)/q*"),
@@ -307,8 +319,6 @@ class CompositeAnalysis:
     # -- sweeps ------------------------------------------------------------------------------------
     def check_sweepable(self) -> None:
         import sympy as sp
-
-        from ntksym.symbolic.steps import iter_steps
 
         swept = {s for s in (self.block.w, self.block.b) if isinstance(s, sp.Symbol)}
         for step in iter_steps(self.block.steps):
@@ -354,8 +364,6 @@ class CompositeAnalysis:
         return out, chi_at
 
     def edge_of_chaos(self, b: float | None = None):
-        from ntksym.symbolic.fixed_points import EdgeOfChaos
-
         b = self.b if b is None else float(b)
         probe = mf.W_GRID[::20]
         if (self.solve(probe, np.full_like(probe, b))[1] == mf.NONE).all():

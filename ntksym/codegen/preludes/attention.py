@@ -1,5 +1,5 @@
 # Global self-attention on a full-mode spatial state (ntksym/layers/attention.py), copied verbatim into the
-# generated modules that use the layer (after prelude.py and prelude_spatial.py, whose `_State` it reuses).
+# generated modules that use the layer (after preludes/kernel.py and preludes/spatial.py, whose `_State` it reuses).
 # Kernels of neural-tangents' `GlobalSelfAttention` without positional embeddings (Hron et al. 2020,
 # "Infinite attention: NNGP and NTK for deep attention networks", ICML): linear scaling mixes every
 # kernel with each input's own attention weights A = mech(logits(q11)), K -> A_x K A_x'^T; the 1/sqrt
@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.prelude import _State  # stripped in generated modules, where it sits above
+from ntksym.codegen.preludes.kernel import _State  # stripped in generated modules, where it sits above
 
 
 def _pairs_to_matrix(a, batch_ndim):

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import sympy as sp
 
-from ntksym.symbolic.depth_block import Block
+from ntksym.depth.block import Block
 from ntksym.symbolic.dual import GaussianExpectationDiag
 from ntksym.symbolic.state import ANGLE, SQRT_DET, q11, q12, q22
 

@@ -22,8 +22,8 @@ import numpy as np
 
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.runtime.output import NAMES
-from ntksym.runtime.tiles import Tile
+from ntksym.runtime.tiling.plan import Tile
+from ntksym.runtime.tiling.sinks import NAMES
 
 MANIFEST = "manifest.json"
 FORMAT = 1

@@ -26,7 +26,7 @@ from functools import lru_cache
 import numpy as np
 import sympy as sp
 
-from ntksym.symbolic.numeric_dual import NumericDual
+from ntksym.depth.numeric_dual import NumericDual
 
 EPS = (1e-4, 1e-5)
 

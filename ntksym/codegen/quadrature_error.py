@@ -1,4 +1,4 @@
-"""Error estimate of the Gaussian expectations of the generated modules (`ntksym.codegen.prelude_mehler`).
+"""Error estimate of the Gaussian expectations of the generated modules (`ntksym.codegen.preludes.mehler`).
 
 The generated modules evaluate `E[phi(u) phi(v)]` and `E[phi'(u) phi'(v)]` by the Mehler (Hermite) series
 where its certified truncation bound allows, else by a fixed 2-D rule (240 outer by 192 inner nodes,
@@ -60,8 +60,8 @@ def estimate_error(phi: sp.Expr | Callable, dphi: sp.Expr | Callable, q11: Array
     import jax
     import jax.numpy as jnp
 
-    from ntksym.codegen import prelude_mehler as mehler
-    from ntksym.codegen import prelude_quadrature as quad
+    from ntksym.codegen.preludes import mehler as mehler
+    from ntksym.codegen.preludes import quadrature as quad
 
     q11, q12, q22 = (jnp.asarray(a, jnp.float64) for a in (q11, q12, q22))
     if bool(jnp.any(q11 < 0) | jnp.any(q22 < 0)) or bool(jnp.any(q12**2 > q11 * q22 * (1 + 1e-12))):

@@ -9,22 +9,21 @@ from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
+from ntksym.depth.fixed_points import make_analysis
+from ntksym.depth.symbolic_forms import C_STAR, Q_STAR, C, Q
 from ntksym.errors import NtksymError
-from ntksym.symbolic.fixed_point_symbolic import C_STAR, Q_STAR, C, Q
 
 if TYPE_CHECKING:
-    from ntksym.symbolic.derivation import Derivation
-    from ntksym.symbolic.fixed_points import FixedPoints
+    from ntksym.depth.fixed_points import FixedPoints
+    from ntksym.symbolic.derivation import Recursion
 
 LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
 
 
 @lru_cache(maxsize=32)
-def analyse(d: Derivation) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfChaos, else the reason (str)
+def analyse(d: Recursion) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfChaos, else the reason (str)
     """(FixedPoints, EdgeOfChaos) at the spec's values, or (None, reason). Cached: text, LaTeX and JSON
     of one derivation share one numeric analysis."""
-    from ntksym.symbolic.fixed_points import make_analysis
-
     try:
         analysis = make_analysis(d, {})
         fp = analysis.fixed_points()
@@ -36,7 +35,7 @@ def analyse(d: Derivation) -> tuple[FixedPoints | None, Any]:  # Any: an EdgeOfC
         return None, f"numerical failure in the depth analysis: {type(exc).__name__}: {exc}"
 
 
-def depth_dict(d: Derivation) -> dict:
+def depth_dict(d: Recursion) -> dict:
     fp, eoc = analyse(d)
     if fp is None:
         return {
@@ -100,7 +99,7 @@ def _composite_text(fp) -> list[str]:
     return lines + [f"  note: {n}" for n in fp.notes]
 
 
-def depth_text(d: Derivation) -> list[str]:
+def depth_text(d: Recursion) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return ["depth analysis: " + eoc]
@@ -139,7 +138,7 @@ def _latex(expr) -> str:
     return sp.latex(expr, symbol_names=LATEX_NAMES)
 
 
-def depth_latex(d: Derivation) -> list[str]:
+def depth_latex(d: Recursion) -> list[str]:
     fp, eoc = analyse(d)
     if fp is None:
         return [rf"&\text{{depth analysis: {_plain(eoc)}}}\\"]

@@ -10,9 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ntksym.files import write_atomic, write_folder_atomic
-from ntksym.runtime.fit import fit_rate
-
-LEE_ET_AL_RATE = -0.5  # sup_t ||f_t - f_lin,t|| = O(width^-1/2) (Lee et al. 2019, Theorem 2.1)
+from ntksym.runtime.fit import LEE_ET_AL_RATE, fit_rate
 
 
 @dataclass(frozen=True)

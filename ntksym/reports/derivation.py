@@ -1,18 +1,18 @@
-"""A derivation as text, LaTeX and JSON-ready data (display forms: symbolic/readable.py)."""
+"""A derivation as text, LaTeX and JSON-ready data (display forms: reports/readable.py)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from ntksym.layers import kind_of
-from ntksym.symbolic.depth_report import depth_dict, depth_latex, depth_text
+from ntksym.reports.depth import depth_dict, depth_latex, depth_text
+from ntksym.reports.readable import latex_expression, latex_text, readable
+from ntksym.reports.spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.readable import latex_expression, latex_text, readable
-from ntksym.symbolic.report_spatial import HEADER, LATEX_INPUT, spatial_dict, spatial_latex, spatial_text
 from ntksym.symbolic.steps import EntrywiseStep, SpatialStep, Step, iter_spatial
 
 if TYPE_CHECKING:
-    from ntksym.symbolic.derivation import Derivation
+    from ntksym.symbolic.derivation import Recursion
 
 
 def _method(dual: Dual | None) -> str:
@@ -22,7 +22,7 @@ def _method(dual: Dual | None) -> str:
     return text + (f"; relative error <= {dual.error:.0e}" if dual.error else "")
 
 
-def derivation_text(d: Derivation) -> str:
+def derivation_text(d: Recursion) -> str:
     spec = d.spec
     lines = [f"Derivation of `{spec.name}` ({spec.parameterization} parameterization)"]
     if spec.description:
@@ -60,7 +60,7 @@ def _steps_text(steps: tuple[Step, ...], lines: list[str], indent: str) -> None:
             lines.append(f"{indent}    diagonal: q11' = {step.nngp_diag},  t11' = {step.ntk_diag}")
 
 
-def derivation_latex(d: Derivation) -> str:
+def derivation_latex(d: Recursion) -> str:
     spec = d.spec
     out = [r"\begin{align*}", rf"&\text{{{latex_text(spec.name)} ({spec.parameterization} parameterization)}}\\",
            r"q_{12} &= \langle x, x' \rangle / d, \quad t_{12} = 0 \\"]
@@ -87,7 +87,7 @@ def _steps_latex(steps: tuple[Step, ...], out: list[str]) -> None:
             out.append(rf"t_{{12}}' &= {latex_expression(step.ntk)} \\")
 
 
-def derivation_dict(d: Derivation) -> dict:
+def derivation_dict(d: Recursion) -> dict:
     spec = d.spec
     return {
         "name": spec.name,

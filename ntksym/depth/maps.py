@@ -30,9 +30,9 @@ from typing import Protocol
 import numpy as np
 import sympy as sp
 
+from ntksym.depth.numeric_dual import _node_fn
 from ntksym.errors import DerivationError
 from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
-from ntksym.symbolic.numeric_dual import _node_fn
 from ntksym.symbolic.state import q11, q12, q22, symbol_for
 
 SWEEP_W, SWEEP_B = "__sweep_w_std__", "__sweep_b_std__"  # reserved: a spec using them is refused
@@ -155,23 +155,6 @@ class ResidualMap:
     def run(self, q, k, w, b, slope: bool = True) -> Arrays:
         qf, kf, sf = self.body.run(q, k, w, b, slope)
         return q + self.scale2 * qf, k + self.scale2 * kf, 1.0 + self.scale2 * sf
-
-
-def chain(steps: tuple, ctx: MapContext) -> StepMap:
-    """The map of `steps` through their kinds' `mean_field` hooks; a DerivationError naming the first
-    step whose kind has none."""
-    from ntksym.layers import kind_of
-
-    def body(children: tuple) -> StepMap:
-        return chain(children, ctx)
-
-    maps = []
-    for step in steps:
-        m = kind_of(step).mean_field(step, ctx, body)
-        if m is None:
-            raise DerivationError(f"{step.path}: the depth analysis has no mean-field map for `{step.kind}`")
-        maps.append(m)
-    return ChainMap(tuple(maps))
 
 
 def number(expr: sp.Expr, ctx: MapContext, what: str) -> float:

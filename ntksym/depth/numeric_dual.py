@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from ntksym.depth import gauss_quadrature as gq
 from ntksym.errors import DerivationError
-from ntksym.symbolic import gauss_quadrature as gq
 from ntksym.symbolic.dual import Dual, GaussianExpectation, GaussianExpectationDiag
 from ntksym.symbolic.state import q11, q12, q22
 

@@ -97,7 +97,7 @@ def _conditional_mean(g, m, s, rule):
 
 def _expect_pair_quadrature(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
     """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over the broadcast q's, by
-    the 2-D rule: the fallback of the Mehler series `_expect_pair` (prelude_mehler.py)."""
+    the 2-D rule: the fallback of the Mehler series `_expect_pair` (preludes/mehler.py)."""
     q11, q12, q22 = jnp.broadcast_arrays(jnp.asarray(q11), jnp.asarray(q12), jnp.asarray(q22))
     tiny = jnp.finfo(q11.dtype).tiny
     q11, q22 = jnp.maximum(q11, 0), jnp.maximum(q22, 0)

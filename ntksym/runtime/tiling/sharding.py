@@ -16,8 +16,8 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 from numpy.typing import ArrayLike
 
-from ntksym.runtime.tiled import Pair, TileWriter, blocks_of, pad_rows
-from ntksym.runtime.tiles import Tile
+from ntksym.runtime.tiling.evaluate import Pair, TileWriter, blocks_of, pad_rows
+from ntksym.runtime.tiling.plan import Tile
 
 try:  # jax >= 0.6 exports shard_map at the top level
     from jax import shard_map
