@@ -9,7 +9,7 @@ import typer
 
 from ntksym.cli.common import SpecArg
 from ntksym.layers import describe_layers
-from ntksym.spec import load_spec
+from ntksym.spec.load import load_spec
 
 
 def validate(spec: SpecArg) -> None:

@@ -19,7 +19,8 @@ from ntksym.derivation import Derivation, derive
 from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
 from ntksym.errors import CodegenError, DerivationError, InputError, NtksymError, NumericalError, SpecError
 from ntksym.runtime.kernel import CompiledModel, Kernel
-from ntksym.spec import Spec, load_spec, parse_spec
+from ntksym.spec.load import load_spec, parse_spec
+from ntksym.spec.schema import Spec
 
 __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",

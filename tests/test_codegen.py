@@ -181,6 +181,6 @@ def test_every_helper_the_printer_calls_is_defined_once_in_a_prelude():
     from ntksym.codegen.printer import CALLS
 
     codegen = Path(ntksym.__file__).parent / "codegen"
-    preludes = "\n".join(path.read_text() for path in codegen.glob("prelude*.py"))
+    preludes = "\n".join(path.read_text() for path in (codegen / "preludes").glob("*.py"))
     for helper in (name for name in CALLS.values() if name.startswith("_")):
         assert len(re.findall(rf"^def {helper}\(", preludes, flags=re.M)) == 1, helper

@@ -13,8 +13,8 @@ import ntksym
 from ntksym.activations import ACTIVATIONS
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import GaussianExpectation, GaussianExpectationDiag
+from ntksym.symbolic.duals import ACTIVATION_RULES
 from ntksym.symbolic.engine import expression_dual
-from ntksym.symbolic.rules import ACTIVATION_RULES
 
 SELU = "1.0507009873554804934*Piecewise((x, x > 0), (1.6732632423543772848*(exp(x) - 1), True))"
 # name -> (parameters of the named form, the same function as an expression)

@@ -11,7 +11,7 @@ from integration_reference import expect_pair, expect_same, random_covariances, 
 from scipy.special import erf as sc_erf
 
 from ntksym.spec.schema import Activation
-from ntksym.symbolic.rules import ACTIVATION_RULES
+from ntksym.symbolic.duals import ACTIVATION_RULES
 from ntksym.symbolic.rules.numerical import FUNCTIONS
 from ntksym.symbolic.state import q11, q12, q22
 

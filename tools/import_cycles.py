@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Print the import cycles among ntksym's modules (every import, also those inside functions).
+"""Print the import cycles among ntksym's modules (every import, also those inside functions, and the
+packages' __init__ modules an import runs first).
 
 Usage: python tools/import_cycles.py   (exit status 1 when there is a cycle)
 """
@@ -41,8 +42,11 @@ def imports(path: Path, name: str, known: set[str]) -> set[str]:
         for target in targets:
             while target and target not in known:
                 target = target.rpartition(".")[0]
-            if target and target != name:
-                out.add(target)
+            # importing a.b.c runs a/__init__.py and a/b/__init__.py first: those are imports too
+            while target:
+                if target in known and target != name and not name.startswith(target + "."):
+                    out.add(target)
+                target = target.rpartition(".")[0]
     return out
 
 

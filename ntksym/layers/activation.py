@@ -22,7 +22,7 @@ class ActivationKind(LayerKind):
     depth_analysed = True
 
     def derive(self, layer: Any, parameterization: str, derive_body: Callable) -> Any:
-        from ntksym.symbolic.rules import activation_dual
+        from ntksym.symbolic.duals import activation_dual
         from ntksym.symbolic.state import t11, t12
         from ntksym.symbolic.steps import EntrywiseStep
 

@@ -336,7 +336,7 @@ def _fitted_spec(spec: s.Spec, values: dict[str, float], text: str | None) -> tu
     import hashlib
     from pathlib import Path
 
-    from ntksym.spec import parse_spec
+    from ntksym.spec.load import parse_spec
 
     source = Path(spec.source)
     if text is None and source.is_file():

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from ntksym.errors import InputError, did_you_mean
-from ntksym.spec import Spec, load_spec, parse_spec
+from ntksym.spec.load import load_spec, parse_spec
+from ntksym.spec.schema import Spec
 
 # specs/relu_mlp.yaml without its `input_shape`, so that any number of features fits (a test keeps the two
 # in step); the default of every estimator and kernel here, so that each is constructible with no arguments.

@@ -36,7 +36,7 @@ if DTYPE == "float64":
 # the correlation towards 1: once 1 - rho is below machine epsilon, q12 no longer holds it, but g12
 # (a small number with its own exponent) does. q12 = sqrt(q11 q22) - g12, sqrt(det) =
 # sqrt(g12 (2 sqrt(q11 q22) - g12)) and the angles are computed from it. Spatial states
-# (prelude_spatial.py) carry q12 and no gap (None); their layers pass g12 = None, and the gap is
+# (preludes/spatial.py) carry q12 and no gap (None); their layers pass g12 = None, and the gap is
 # recomputed from q12 where a formula needs it (`_gap_of`).
 
 
@@ -692,7 +692,7 @@ def _net_out_dims(dims, window, stride, padding):
 
 def _net_taps(h, window, stride, padding):
     """[(filter offset d, h(s p + d) for every output pixel p)]: SAME pads zeros, CIRCULAR wraps (with
-    SAME's pad sizes, as neural-tangents and prelude_spatial.py do), VALID does not pad."""
+    SAME's pad sizes, as neural-tangents and preludes/spatial.py do), VALID does not pad."""
     dims = h.shape[1:-1]
     m = _net_out_dims(dims, window, stride, padding)
     if padding != "VALID":

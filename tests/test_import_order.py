@@ -1,0 +1,42 @@
+"""Every module imports on its own, whichever is imported first, and the modules have no import cycles."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+
+import import_cycles  # noqa: E402
+
+FIRST_IMPORT = """
+import importlib, sys, traceback
+failed = []
+for name in sys.argv[1:]:
+    for loaded in [m for m in sys.modules if m == "ntksym" or m.startswith("ntksym.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception:
+        failed.append(name + ": " + traceback.format_exc(limit=-3))
+print("\\n".join(failed))
+raise SystemExit(1 if failed else 0)
+"""
+
+
+def test_no_import_cycles_among_the_modules():
+    found = import_cycles.modules()
+    graph = {name: import_cycles.imports(path, name, set(found)) for name, path in found.items()}
+    assert import_cycles.cycles(graph) == []
+    assert len(found) > 100  # the tool sees the whole package (ntksym/ and cli/)
+
+
+@pytest.mark.slow  # about 40 s: every module imported afresh
+def test_each_module_imports_when_it_is_the_first_one_imported():
+    names = sorted(name for name in import_cycles.modules() if name != "ntksym.__main__")
+    run = subprocess.run([sys.executable, "-c", FIRST_IMPORT, *names], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
