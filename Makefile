@@ -22,11 +22,15 @@ demo: $(STAMP)
 	$(BIN)/python examples/make_data.py build/demo_x.npy
 	$(BIN)/ntksym kernel specs/relu_mlp.yaml --x1 build/demo_x.npy -o build/demo_kernel.npz --x64 --show
 
+# pytest-xdist workers, each taking a test file at a time (module fixtures are built once). Two fit CI's two cores
+# (a container's core count is not reliably visible to `-n auto`); more cores: `make test TEST_WORKERS=8`
+TEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m slow -n $(TEST_WORKERS) --dist loadfile
 
 # The full-size figures of "Reproducing the papers" (README), one example per seed: about an hour on 2 cores
 figures: $(STAMP)

@@ -33,6 +33,7 @@ def test_hidden_layers_count_repeats_and_leave_out_the_output():
     assert hidden_layers(network(spec, {"depth": 7.0}).records) == 7
 
 
+@pytest.mark.slow  # 8 s: widths x depths of networks; the CLI test below runs the same code by default
 def test_dispersion_falls_with_width_and_grows_with_depth():
     spec = ntksym.load_spec(SPEC)
     x = np.random.default_rng(1).standard_normal((2, 8))

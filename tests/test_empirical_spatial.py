@@ -185,7 +185,7 @@ STRUCTURED = {
 
 # 20-65 s each on 2 cores: two by default (standard parameterization, VALID stride 2, no bias, flatten;
 # 1-D avg_pool VALID / SAME), the residual-repeat and CIRCULAR ones with `make test-slow`
-SLOW_STRUCTURED = {"residual_conv_repeat", "circular_stride2_global_avg_pool"}
+SLOW_STRUCTURED = {"residual_conv_repeat", "circular_stride2_global_avg_pool", "conv1d_avg_pool"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=(pytest.mark.slow,) if n in SLOW_STRUCTURED else ())

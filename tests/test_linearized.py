@@ -110,6 +110,7 @@ def test_linearization_with_momentum_follows_function_space_momentum_with_the_em
     assert np.max(np.abs(got - f0[n:])) > 1e-2  # it moved
 
 
+@pytest.mark.slow  # 7 s: three widths trained; the identity at init and the CLI test run by default
 def test_output_distance_and_ntk_drift_fall_with_width(folder):
     """Lee et al. 2019: sup_t ||f_t - f_lin,t|| = O(width^-1/2), here with momentum SGD on cross-entropy."""
     train, test = np.load(folder / "train.npz"), np.load(folder / "test.npz")

@@ -54,6 +54,7 @@ def test_series_matches_the_refined_quadrature_over_variances_and_correlations(n
     assert fast >= 12, fast  # of 42 calls: at least all with both variances <= 0.3 take the series
 
 
+@pytest.mark.slow  # 7 s; the series path is taken and checked by the tanh case above
 def test_typical_variances_take_the_series_with_few_terms():
     q = jnp.linspace(0.2, 1.5, 6)
     a, b = q[:, None], q[None, :]
@@ -96,7 +97,8 @@ def test_where_the_bound_does_not_certify_the_quadrature_is_taken(name, q11, rho
         assert err <= QUADRATURE_ERROR
 
 
-@pytest.mark.parametrize("name", ["elu", pytest.param("selu", marks=pytest.mark.slow)])
+@pytest.mark.slow  # 7 s a case; the series itself is checked by the tanh case of the first test
+@pytest.mark.parametrize("name", ["elu", "selu"])
 def test_kinked_activations_take_the_series_at_small_correlations(name):
     for fn in _functions(name):
         assert int(BRANCH(fn, fn, 1.0, 0.2, 1.0)) < FALLBACK
