@@ -38,6 +38,10 @@ SLOW = {"fc-tanh-10", "fc-tanh-11"}
 # one compile each (2-4 s): one case per closed-form family by default (the example specs check relu and erf
 # against an independent recursion too), the others with `make test-slow`
 SLOW |= {"fc-relu-0", "fc-relu-2", "fc-erf-3", "fc-erf-4", "fc-abs-6", "fc-abs-8", "fc-monomial-12"}
+# the kernel of two input sets (`model.kernel(x1, x2)`) is its own program: checked on one case of each kind
+CROSS = {"fc-tanh-9", "std-erf-64", "res-relu", "ln-erf", "cnn-relu-flatten", "att-tf2-softmax-lin-ntk-pub",
+         "convt-1d-s2-same-ntk-pub", "convl-2d-s2x2-circular-standard-pub", "spool-gsp-1d-ntk-pub",
+         "drop-cnn1d-standard-pub", "br-cnn-concat-ntk-pub", "mix-seq-conv-attention-ntk-pub"}
 
 
 def _kernel_cases():
@@ -53,9 +57,17 @@ def test_kernel_matches_neural_tangents(case):
     model = ntksym.compile(_spec(case), dtype="float64")
     tol = 1e-6 if _uses(case["layers"], QUADRATURE) else 1e-8
     x1, x2 = np.asarray(case["x1"]), np.asarray(case["x2"])
-    k12, k11 = model.kernel(x1, x2), model.kernel(x1)
-    for got, key in ((k12.nngp, "nngp_12"), (k12.ntk, "ntk_12"), (k11.nngp, "nngp_11"), (k11.ntk, "ntk_11")):
-        want = np.asarray(case[key])
+    # one compiled program: the kernel of x1 and x2 together holds K(x1, x1) and K(x1, x2); the cross-kernel
+    # call model.kernel(x1, x2), a second program, is checked on one case of each kind (CROSS)
+    both = model.kernel(np.concatenate([x1, x2]))
+    n = len(x1)
+    blocks = {"nngp_11": both.nngp[:n, :n], "ntk_11": both.ntk[:n, :n], "nngp_12": both.nngp[:n, n:],
+              "ntk_12": both.ntk[:n, n:]}
+    if case["id"] in CROSS:
+        cross = model.kernel(x1, x2)
+        blocks |= {"nngp_12 (cross call)": cross.nngp, "ntk_12 (cross call)": cross.ntk}
+    for key, got in blocks.items():
+        want = np.asarray(case[key.split()[0]])
         assert got.shape == want.shape
         assert np.abs(got - want).max() / np.abs(want).max() <= tol, key
 
