@@ -40,3 +40,15 @@ def test_each_module_imports_when_it_is_the_first_one_imported():
     names = sorted(name for name in import_cycles.modules() if name != "ntksym.__main__")
     run = subprocess.run([sys.executable, "-c", FIRST_IMPORT, *names], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists the packages by name: a new folder missing there would be absent from a wheel."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"ntksym." + ".".join(p.parent.relative_to(ROOT / "ntksym").parts) if p.parent != ROOT / "ntksym"
+               else "ntksym" for p in (ROOT / "ntksym").rglob("*.py")}
+    folders |= {"ntksym.cli." + ".".join(p.parent.relative_to(ROOT / "cli").parts) if p.parent != ROOT / "cli"
+                else "ntksym.cli" for p in (ROOT / "cli").rglob("*.py")}
+    assert folders == listed
