@@ -13,6 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ntksym.depth import fixed_points as depth
+from ntksym.depth.results import EdgeOfChaos, FixedPoints
 from ntksym.reports.derivation import derivation_dict, derivation_latex, derivation_text
 from ntksym.spec.schema import Spec
 from ntksym.symbolic.derivation import Recursion, derive_recursion
@@ -34,11 +35,11 @@ class Derivation(Recursion):
     def __str__(self) -> str:
         return self.text()
 
-    def fixed_points(self, **hyperparameter_overrides: float) -> depth.FixedPoints:
+    def fixed_points(self, **hyperparameter_overrides: float) -> FixedPoints:
         """Depth analysis at the spec's values (or overrides): q*, chi_1, c*, chi_c, xi_q, xi_c, phase."""
         return depth.fixed_points(self, **hyperparameter_overrides)
 
-    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float) -> depth.EdgeOfChaos:
+    def edge_of_chaos(self, b_std: float | None = None, **hyperparameter_overrides: float) -> EdgeOfChaos:
         """The critical w_std (chi_1 = 1) at b_std (default: the spec's)."""
         return depth.edge_of_chaos(self, b_std, **hyperparameter_overrides)
 

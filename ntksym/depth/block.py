@@ -10,6 +10,7 @@ saying why.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -113,14 +114,7 @@ def _longest_run(steps: tuple[Step, ...]) -> list[tuple[EntrywiseStep, Entrywise
 
 
 def _layer_at(layers: tuple[s.Layer, ...], path: str) -> s.Layer | None:
-    for layer in layers:
-        if layer.path == path:
-            return layer
-        if isinstance(layer, (s.Repeat, s.Residual)):
-            found = _layer_at(layer.layers, path)
-            if found is not None:
-                return found
-    return None
+    return next((layer for layer in walk_layers(layers) if layer.path == path), None)
 
 
 def _block(spec: s.Spec, path: str, pair: tuple[EntrywiseStep, EntrywiseStep], depth: sp.Expr) -> Block:
@@ -186,8 +180,6 @@ def find_composite(derivation: Recursion) -> CompositeBlock:
         swept_b = tuple(lay.path for lay in weights if lay.b_std == first.b_std)
 
         def sweep(layer, swept_w=swept_w, swept_b=swept_b):
-            import dataclasses
-
             changes: dict = {}
             if layer.path in swept_w:
                 changes["w_std"] = s.Ref(SWEEP_W)

@@ -29,7 +29,7 @@ from ntksym.depth import mean_field as mf
 from ntksym.depth.block import CompositeBlock
 from ntksym.depth.maps import ChainMap, MapContext, StepMap, number
 from ntksym.depth.ntk import eoc_approach_fn, ntk_depth
-from ntksym.depth.results import EdgeOfChaos, FixedPoints, convergence_text
+from ntksym.depth.results import EDGE_RTOL, EdgeOfChaos, FixedPoints, convergence_text
 from ntksym.depth.roots import first_crossing, refine
 from ntksym.depth.symbolic_forms import SymbolicForms, display_symbols
 from ntksym.errors import DerivationError
@@ -38,7 +38,6 @@ from ntksym.symbolic.steps import iter_steps
 
 NAN = math.nan
 LIMIT_PROBES = (1e6, 1e8, 1e10)  # where the limits as q -> inf are read (quadrature is exact enough there)
-EDGE_RTOL = 1e-9
 NORMALISED_EDGE = 1e-6  # |chi_1 - 1| below this in a limit as q -> inf: correlations converge polynomially
 ITERATION = (50, 400)  # layers over which the convergence of correlations is measured (from q0 = 1, c0 = 0.5)
 Q_FAR = 1e8  # where the limit q -> inf of the correlation dynamics is read

@@ -22,7 +22,7 @@ from ntksym.depth.composite import CompositeAnalysis
 from ntksym.depth.maps import SWEEP_B, SWEEP_W
 from ntksym.depth.ntk import eoc_approach, eoc_symbolic, ntk_depth
 from ntksym.depth.numeric_dual import NumericDual
-from ntksym.depth.results import EDGE_RTOL, NUMBER_FIELDS, PHASES, EdgeOfChaos, FixedPoints, convergence_text, json_numbers, nonfinite_name  # noqa: F401 (re-exported)
+from ntksym.depth.results import EDGE_RTOL, EdgeOfChaos, FixedPoints, convergence_text
 from ntksym.depth.symbolic_forms import Q_STAR, symbolic_forms
 from ntksym.errors import DerivationError, InputError, did_you_mean
 from ntksym.symbolic.state import q11, symbol_for
@@ -67,7 +67,6 @@ def hyperparameter_values(derivation, overrides: Mapping[str, float]) -> dict[sp
 def make_analysis(derivation: Recursion, overrides: Mapping[str, float]) -> Analysis | CompositeAnalysis:
     """The analysis of the spec's repeated block: `Analysis` for dense + activation pairs (closed forms where
     SymPy finds them), `CompositeAnalysis` for blocks with layer norm, residual blocks or convolutions."""
-    from ntksym.depth.composite import CompositeAnalysis
     try:
         block = find_block(derivation)
     except DerivationError as plain:

@@ -14,7 +14,7 @@ from ntksym.depth.symbolic_forms import C_STAR, Q_STAR, C, Q
 from ntksym.errors import NtksymError
 
 if TYPE_CHECKING:
-    from ntksym.depth.fixed_points import FixedPoints
+    from ntksym.depth.results import FixedPoints
     from ntksym.symbolic.derivation import Recursion
 
 LATEX_NAMES = {Q: "q", Q_STAR: "q^*", C: "c", C_STAR: "c^*"}
