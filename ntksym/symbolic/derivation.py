@@ -14,7 +14,6 @@ import sympy as sp
 from ntksym.errors import DerivationError
 from ntksym.layers import kind_of
 from ntksym.spec import schema as s
-from ntksym.symbolic.duals import activation_dual  # noqa: F401 (re-exported)
 from ntksym.symbolic.spatial_plan import spatial_plan
 from ntksym.symbolic.state import symbol_for
 from ntksym.symbolic.steps import Step
