@@ -9,7 +9,6 @@ readers never see a partial file.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 from collections.abc import Callable
@@ -41,9 +40,10 @@ def cache_path(spec: Spec, dtype: str) -> Path:
 
 
 def parse_checked(text: str) -> str:
-    """`text` if it parses as Python, else a `CodegenError`: a generated module is never written unparsed."""
+    """`text` if it compiles as Python, else a `CodegenError`: a generated module is never written unparsed.
+    (Compiling checks more than `ast.parse` and is faster: it builds no Python-level syntax tree.)"""
     try:
-        ast.parse(text)
+        compile(text, "<generated>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, SyntaxError) else f" ({type(exc).__name__})"
         raise CodegenError(f"the generated module does not parse{where}, so nothing was written; this is a bug "

@@ -8,8 +8,8 @@ whose posterior mean is the trained infinite ensemble's. For targets Y (n, k) an
 
 (Rasmussen & Williams 2006, eq. 5.8; the noise nu is relative to the kernel's scale, as `diag_reg`).
 Hyperparameters are traced arguments of the generated kernel, so jax.grad differentiates the objective
-through the whole recursion; BFGS (jax.scipy.optimize) or Adam maximise it. Hyperparameters used as counts
-(repeat counts, widths) are not continuous and stay fixed.
+through the whole recursion; BFGS (scipy, on the host, around one compiled value-and-gradient) or Adam
+maximise it. Hyperparameters used as counts (repeat counts, widths) are not continuous and stay fixed.
 
 For classification, `fit_cv_accuracy` maximises instead the k-fold cross-validated accuracy of the GP
 posterior mean's arg-max (kernel ridge regression of one-hot targets). Accuracy is piecewise constant in the
@@ -28,8 +28,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
-import jax.scipy.optimize
 import numpy as np
+import scipy.optimize
 import yaml
 
 from ntksym.compile import compile_spec
@@ -155,35 +155,26 @@ def fit(
 
     objective_of.defvjp(forward, backward)
 
+    value_and_gradient = jax.jit(jax.value_and_grad(objective_of))  # one compiled program serves every step
+
     def objective(theta):
-        return objective_of(theta, (xs, ys))
+        return float(value_and_gradient(jnp.asarray(theta), (xs, ys))[0])
 
     theta0 = jnp.asarray([math.log(abs(v)) if v != 0 else 0.0 for v in starts]
                          + ([math.log(noise0)] if fit_noise else []), jnp.float64)
-    start_value = float(objective(theta0))
+    start_value = objective(theta0)
     if not math.isfinite(start_value):
         raise InputError("the kernel at the spec's values is not positive definite on x even with the noise; "
                          "give a larger --noise")
     if method == "bfgs":
-        theta, best, history_list = theta0, start_value, [start_value]
-        for _ in range(BFGS_RESTARTS):  # a line search that stalls on a curved valley: restart from there
-            result = jax.scipy.optimize.minimize(objective, theta, method="BFGS", options={"maxiter": steps})
-            value = float(result.fun)
-            if not math.isfinite(value) or value > best:
-                break
-            improved = best - value
-            theta, best = result.x, value
-            history_list.append(value)
-            if int(result.status) == 0 or improved <= 1e-12 * max(1.0, abs(value)):
-                break
-        history = tuple(history_list)
+        theta, history = _bfgs(lambda theta: value_and_gradient(theta, (xs, ys)), theta0, start_value, steps)
     else:
-        theta, history = _adam(objective_of, (xs, ys), theta0, steps, learning_rate)
-    end_value = float(objective(theta))
+        theta, history = _adam(value_and_gradient, (xs, ys), theta0, steps, learning_rate)
+    end_value = objective(theta)
     for i in range(len(names)):  # a standard deviation's sign does not matter: report it >= 0 where it does not
         if not signs[i] and float(theta[i]) < 0:
             flipped = theta.at[i].set(-theta[i])
-            if abs(float(objective(flipped)) - end_value) <= 1e-12 * max(1.0, abs(end_value)):
+            if abs(objective(flipped) - end_value) <= 1e-12 * max(1.0, abs(end_value)):
                 theta = flipped
     hp, nu = unpack(theta)
     values = {name: float(v) for name, v in hp.items()} | {"noise": float(nu)}
@@ -314,8 +305,32 @@ def _prepare(spec: s.Spec, x, y, kernel: str, names: Sequence[str] | None, noise
     return model, defaults, names, xs, ys, noise0
 
 
-def _adam(objective_of, data, theta0, steps, learning_rate):
-    grad = jax.jit(jax.value_and_grad(objective_of))
+def _bfgs(value_and_gradient, theta0, start_value: float, steps: int):
+    """BFGS on the host (scipy) around the compiled value and gradient: each step costs one call of that one
+    program, where jax.scipy's traced BFGS loop compiled the objective's derivative anew on every call.
+    A line search that stalls on a curved valley is restarted from where it stopped (BFGS_RESTARTS times)."""
+
+    def fun(theta):
+        value, gradient = value_and_gradient(jnp.asarray(theta))
+        return float(value), np.asarray(gradient, dtype=np.float64)
+
+    theta, best, history = np.asarray(theta0, dtype=np.float64), start_value, [start_value]
+    for _ in range(BFGS_RESTARTS):
+        with np.errstate(invalid="ignore", over="ignore"):  # an infinite trial point: the line search backs off
+            result = scipy.optimize.minimize(fun, theta, jac=True, method="BFGS", options={"maxiter": steps})
+        value = float(result.fun)
+        if not math.isfinite(value) or value > best:
+            break
+        improved = best - value
+        theta, best = result.x, value
+        history.append(value)
+        if result.status == 0 or improved <= 1e-12 * max(1.0, abs(value)):
+            break
+    return jnp.asarray(theta), tuple(history)
+
+
+def _adam(value_and_gradient, data, theta0, steps, learning_rate):
+    grad = value_and_gradient
     m = v = jnp.zeros_like(theta0)
     theta, best, best_value, history = theta0, theta0, math.inf, []
     for t in range(1, steps + 1):
