@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import sympy as sp
 
 from ntksym.codegen.text import prelude_source
-from ntksym.codegen.writer import ModuleWriter
+from ntksym.codegen.writer import LOOP_EMITTERS, ModuleWriter
 from ntksym.errors import CodegenError
 from ntksym.layers import kind_of
 from ntksym.symbolic.derivation import Recursion
@@ -40,6 +40,10 @@ class SpatialModuleWriter(ModuleWriter):
 
     def floats_per_pair(self) -> int:
         return self.plan.floats_per_pair
+
+    def xla_options(self) -> dict[str, bool]:
+        """XLA's loop emitters: spatial kernels compile about twice as fast with them and run faster."""
+        return dict(LOOP_EMITTERS)
 
     def extra_preludes(self) -> list[str]:
         mode = f"# the spatial state's layout (preludes/spatial.py)\nSPATIAL_MODE = {self.plan.mode!r}"

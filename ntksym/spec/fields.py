@@ -37,7 +37,7 @@ RESERVED_NAMES = frozenset(
     "kernel_with_diagonals predict max_learning_rate init apply empirical_ntk state dtype self pi E I e i "
     "tile_size progress out devices hyperparameters exp log sqrt sin cos tanh sigmoid erf erfc abs sign "
     "Heaviside Max Min Piecewise SPEC_NAME SPEC_SHA256 NTKSYM_VERSION SPEC_DESCRIPTION PARAMETERIZATION "
-    "INPUT_SHAPE DTYPE HYPERPARAMETERS FLOATS_PER_PAIR ARCHITECTURE SPATIAL_MODE NamedTuple".split()
+    "INPUT_SHAPE DTYPE HYPERPARAMETERS FLOATS_PER_PAIR XLA_OPTIONS ARCHITECTURE SPATIAL_MODE NamedTuple".split()
 )
 # attention's sums over pixel pairs: arguments of its generated `_affine_k` (ntksym/layers/attention.py)
 RESERVED_NAMES = RESERVED_NAMES | {"s_qq", "s_qt"}

@@ -215,3 +215,73 @@ def _atan2(y, x):
     angle = jnp.where(x < 0, jnp.pi - angle, angle)
     angle = jnp.where(positive, angle, jnp.pi / 2)
     return jnp.where(y < 0, -angle, angle)
+
+
+# XLA's CPU code generation is chosen per kernel: each generated module says which options it wants in
+# XLA_OPTIONS (ntksym.codegen.writer.LOOP_EMITTERS; docs/performance.md, "XLA's emitters").
+_ACCEPTED_OPTIONS = {}  # options -> those this jax and backend accept: probed once per process
+
+
+def _accepted(options):
+    """`options` where the default backend is a CPU and this jax and XLA accept them (probed by compiling a
+    trivial program once), else none: older jax has no `compiler_options`, newer XLA may drop the option."""
+    key = tuple(sorted(options.items()))
+    if key not in _ACCEPTED_OPTIONS:
+        accepted = {}
+        if options and jax.default_backend() == "cpu":
+            try:
+                jax.jit(lambda: jnp.zeros(()), compiler_options=dict(options))()
+                accepted = dict(options)
+            except Exception:  # TypeError (no such argument) or XLA's "no such compile option"
+                accepted = {}
+        _ACCEPTED_OPTIONS[key] = accepted
+    return _ACCEPTED_OPTIONS[key]
+
+
+class _Jitted:
+    """jax.jit(fun, **jit_args), compiled with the accepted `xla_options` when called at top level; inside
+    another trace (jit, grad, vmap of a caller) the plain jitted function, since jax takes compiler options
+    only from the outermost jit. Made at the first call, so that importing a module neither starts a
+    backend (jax.distributed.initialize must come first) nor compiles."""
+
+    def __init__(self, fun, xla_options, jit_args):
+        self._fun, self._xla_options, self._jit_args = fun, dict(xla_options), jit_args
+        self._jitted = self._top = None
+        self.__doc__, self.__wrapped__ = fun.__doc__, fun
+
+    def _get(self):
+        """The top-level jitted function (with the options); `_jitted` is the plain one."""
+        if self._top is None:
+            self._jitted = jax.jit(self._fun, **self._jit_args)
+            options = _accepted(self._xla_options)
+            self._top = jax.jit(self._fun, compiler_options=options, **self._jit_args) if options else self._jitted
+        return self._top
+
+    def __call__(self, *args, **kwargs):
+        top = self._get()
+        plain = self._jitted
+        if top is plain or any(isinstance(a, jax.core.Tracer) for a in jax.tree_util.tree_leaves((args, kwargs))):
+            return plain(*args, **kwargs)
+        try:
+            return top(*args, **kwargs)
+        except ValueError as error:  # traced by a caller without traced arguments (closed-over inputs)
+            if "compiler_options" not in str(error):
+                raise
+            return plain(*args, **kwargs)
+
+    def __getattr__(self, name):  # lower, trace, eval_shape, ... of the jitted function
+        if name.startswith("__") or name in ("_fun", "_xla_options", "_jit_args", "_jitted", "_top"):
+            raise AttributeError(name)  # not set yet (e.g. while copying): never recurse into _get
+        return getattr(self._get(), name)
+
+
+def _jit(fun=None, *, xla_options=None, **jit_args):
+    """jax.jit, compiled with `xla_options` (a dict of XLA debug options) where they are accepted (`_accepted`)."""
+    if fun is None:
+        return lambda f: _Jitted(f, xla_options or {}, jit_args)
+    return _Jitted(fun, xla_options or {}, jit_args)
+
+
+# -- public names for ntksym's runtime (ntksym/runtime): generated modules carry the code above, not these
+jit = _jit
+accepted_xla_options = _accepted
