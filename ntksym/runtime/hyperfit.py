@@ -32,6 +32,7 @@ import numpy as np
 import scipy.optimize
 import yaml
 
+from ntksym.codegen.preludes.kernel import jit
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
 from ntksym.layers import walk_layers
@@ -155,7 +156,8 @@ def fit(
 
     objective_of.defvjp(forward, backward)
 
-    value_and_gradient = jax.jit(jax.value_and_grad(objective_of))  # one compiled program serves every step
+    # one compiled program serves every step, with the kernel's own XLA options
+    value_and_gradient = jit(jax.value_and_grad(objective_of), xla_options=model.module.XLA_OPTIONS)
 
     def objective(theta):
         return float(value_and_gradient(jnp.asarray(theta), (xs, ys))[0])

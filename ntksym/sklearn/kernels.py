@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel
 
+from ntksym.codegen.preludes.kernel import jit
 from ntksym.sklearn._models import MODELS, as_inputs, data_spec, hyperparameter_values, resolve_spec
 
 DEFAULT_BOUNDS = (1e-2, 1e2)
@@ -40,7 +41,7 @@ def _gradient_program(model):
             k = grams(x, h)
             return k, jax.jacfwd(lambda v: grams(x, v))(h)  # (2, n, n), (2, n, n, hyperparameters)
 
-        program = _PROGRAMS[model] = jax.jit(both)
+        program = _PROGRAMS[model] = jit(both, xla_options=module.XLA_OPTIONS)  # the kernel's own XLA options
     return program
 
 

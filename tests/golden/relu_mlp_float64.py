@@ -244,7 +244,7 @@ def _atan2(y, x):
 
 # XLA's CPU code generation is chosen per kernel: each generated module says which options it wants in
 # XLA_OPTIONS (ntksym.codegen.writer.LOOP_EMITTERS; docs/performance.md, "XLA's emitters").
-_ACCEPTED_OPTIONS = {}  # options -> those this jax and backend accept: probed once per process
+_ACCEPTED_OPTIONS: dict = {}  # options -> those this jax and backend accept: probed once per process
 
 
 def _accepted(options):
