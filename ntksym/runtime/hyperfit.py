@@ -29,7 +29,6 @@ import jax
 import jax.numpy as jnp
 import jax.scipy.linalg
 import numpy as np
-import scipy.optimize
 import yaml
 
 from ntksym.codegen.preludes.kernel import jit
@@ -311,6 +310,8 @@ def _bfgs(value_and_gradient, theta0, start_value: float, steps: int):
     """BFGS on the host (scipy) around the compiled value and gradient: each step costs one call of that one
     program, where jax.scipy's traced BFGS loop compiled the objective's derivative anew on every call.
     A line search that stalls on a curved valley is restarted from where it stopped (BFGS_RESTARTS times)."""
+
+    import scipy.optimize  # here: importing it costs half a second, which every CLI command would pay
 
     def fun(theta):
         value, gradient = value_and_gradient(jnp.asarray(theta))
