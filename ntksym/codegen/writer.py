@@ -30,7 +30,7 @@ from ntksym.symbolic.steps import EntrywiseStep, Step, iter_steps
 
 # XLA's loop emitters instead of its newer fusion emitters (XLA CPU): kernels of convolutions, attention and
 # quadrature activations compile about twice as fast with them and run 1.1-2x faster; dense closed-form
-# kernels (ReLU, erf) run 1.4-1.6x faster with the fusion emitters and keep XLA's defaults. Measured with
+# kernels (ReLU, erf) run 1.4-1.9x faster with the fusion emitters and keep XLA's defaults. Measured with
 # jax 0.10.2 on a 2-core CPU: docs/performance.md, "XLA's emitters".
 LOOP_EMITTERS = {"xla_cpu_use_fusion_emitters": False}
 

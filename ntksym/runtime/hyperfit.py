@@ -333,11 +333,10 @@ def _bfgs(value_and_gradient, theta0, start_value: float, steps: int):
 
 
 def _adam(value_and_gradient, data, theta0, steps, learning_rate):
-    grad = value_and_gradient
     m = v = jnp.zeros_like(theta0)
     theta, best, best_value, history = theta0, theta0, math.inf, []
     for t in range(1, steps + 1):
-        value, g = grad(theta, data)
+        value, g = value_and_gradient(theta, data)
         history.append(float(value))
         if float(value) < best_value:
             best, best_value = theta, float(value)
