@@ -41,7 +41,7 @@ class SpatialModuleWriter(ModuleWriter):
     def floats_per_pair(self) -> int:
         return self.plan.floats_per_pair
 
-    def xla_options(self) -> dict[str, bool]:
+    def xla_options(self, uses_quadrature: bool) -> dict[str, bool]:
         """XLA's loop emitters: spatial kernels compile about twice as fast with them and run faster."""
         return dict(LOOP_EMITTERS)
 

@@ -165,7 +165,7 @@ class ModuleWriter:
             f"SPEC_DESCRIPTION = {spec.description!r}\nPARAMETERIZATION = {spec.parameterization!r}\n"
             f"INPUT_SHAPE = {spec.input_shape!r}\nDTYPE = {self.dtype!r}\nHYPERPARAMETERS = {hyper!r}\n"
             f"FLOATS_PER_PAIR = {self.floats_per_pair()}  # numbers held per pair of inputs and per kernel\n"
-            f"XLA_OPTIONS = {self.xla_options()!r}  # XLA options for the kernel (codegen/writer.py)",
+            f"XLA_OPTIONS = {self.xla_options(uses_quadrature)!r}  # XLA options for the kernel (codegen/writer.py)",
             'if DTYPE == "float64":\n    jax.config.update("jax_enable_x64", True)',
             prelude_source("kernel"),
             *self.extra_preludes(),
@@ -226,10 +226,10 @@ class ModuleWriter:
         """Whether some activation has no closed form (its Gaussian expectations are computed numerically)."""
         return any(e.has(GaussianExpectation, GaussianExpectationDiag) for e in self.all_expressions())
 
-    def xla_options(self) -> dict[str, bool]:
+    def xla_options(self, uses_quadrature: bool) -> dict[str, bool]:
         """XLA's loop emitters for kernels with quadrature activations, its defaults for closed forms (measured:
         docs/performance.md, "XLA's emitters")."""
-        return dict(LOOP_EMITTERS) if self.uses_quadrature() else {}
+        return dict(LOOP_EMITTERS) if uses_quadrature else {}
 
     def all_expressions(self) -> Iterator[sp.Expr]:
         for step in iter_steps(self.d.steps):
