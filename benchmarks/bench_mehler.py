@@ -32,7 +32,8 @@ layers:
       - activation: {act}
   - dense: {{width: 1, w_std: 1.0, b_std: 0.0}}
 """
-QUADRATURE_ONLY = "\n\ndef _expect_pair(f, g, q11, q12, q22):\n    return _expect_pair_quadrature(f, g, q11, q12, q22)\n"
+QUADRATURE_ONLY = ("\n\ndef _expect_pair(f, g, q11, q12, q22):\n    return _expect_pair_quadrature(f, g, q11, q12, q22)\n"
+                   "\n\ndef _expect_pairs(pairs, q11, q12, q22):\n    return _expect_pairs_quadrature(pairs, q11, q12, q22)\n")
 
 
 def model(act: str, quadrature_only: bool = False):

@@ -184,3 +184,14 @@ def test_every_helper_the_printer_calls_is_defined_once_in_a_prelude():
     preludes = "\n".join(path.read_text() for path in (codegen / "preludes").glob("*.py"))
     for helper in (name for name in CALLS.values() if name.startswith("_")):
         assert len(re.findall(rf"^def {helper}\(", preludes, flags=re.M)) == 1, helper
+
+
+def test_a_quadrature_layer_asks_for_its_nngp_and_ntk_in_one_call():
+    """The (phi, phi) and (phi', phi') expectations of one layer share one call (half the program for XLA);
+    their values are checked in test_mehler.py and against neural-tangents in test_reference.py."""
+    text = emit_module(ntksym.derive(_relu_spec(relu="tanh")), "float64")
+    functions = text.split("\n\n\n")
+    (body,) = [f for f in functions if f.startswith("def _cross_") and "activation: tanh" in f]
+    (diagonal,) = [f for f in functions if f.startswith("def _diag_") and "activation: tanh" in f]
+    assert body.count("_expect_pairs(") == 1 and "_expect_pair(" not in body
+    assert diagonal.count("_expect_sames(") == 1 and "_expect_same(" not in diagonal

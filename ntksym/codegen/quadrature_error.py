@@ -55,7 +55,7 @@ def estimate_error(phi: sp.Expr | Callable, dphi: sp.Expr | Callable, q11: Array
                    q22: ArrayLike) -> QuadratureError:
     """Estimated relative error of the generated quadrature for phi at the given (broadcast) q's.
 
-    phi, dphi: SymPy expressions in `x` (as in `rules.numerical.FUNCTIONS`) or elementwise jnp functions.
+    phi, dphi: SymPy expressions in `x` (as `rules.numerical.activation_functions` gives them) or elementwise jnp functions.
     """
     import jax
     import jax.numpy as jnp
@@ -67,16 +67,18 @@ def estimate_error(phi: sp.Expr | Callable, dphi: sp.Expr | Callable, q11: Array
     if bool(jnp.any(q11 < 0) | jnp.any(q22 < 0)) or bool(jnp.any(q12**2 > q11 * q22 * (1 + 1e-12))):
         raise InputError("variances must be >= 0 and |q12| <= sqrt(q11 q22); pass a covariance")
     refined = quad._quad_make_rule(*REFINED)
-    out = []
-    for fn in (as_function(phi), as_function(dphi)):
+    f, df = as_function(phi), as_function(dphi)
+    pairs = ((f, f), (df, df))  # one call for both, as the generated modules make it
 
-        @jax.jit  # one fused program: eager dispatch would compile op by op
-        def difference(a, b, c, fn=fn):
-            coarse = mehler._expect_pair(fn, fn, a, b, c)
-            fine = quad._expect_pair_quadrature(fn, fn, a, b, c, rules=(refined, refined))
-            scale = jnp.sqrt(quad._expect_same(fn, fn, a, rule=refined)
-                             * quad._expect_same(fn, fn, c, rule=refined))
-            return jnp.abs(coarse - fine) / jnp.maximum(scale, jnp.finfo(scale.dtype).tiny)
+    @jax.jit  # one fused program: eager dispatch would compile op by op
+    def differences(a, b, c):
+        coarse = mehler._expect_pairs(pairs, a, b, c)
+        fine = quad._expect_pairs_quadrature(pairs, a, b, c, rules=(refined, refined))
+        same_a, same_c = quad._expect_sames(pairs, a, rule=refined), quad._expect_sames(pairs, c, rule=refined)
+        out = []
+        for k in range(len(pairs)):
+            scale = jnp.sqrt(same_a[k] * same_c[k])
+            out.append(jnp.abs(coarse[k] - fine[k]) / jnp.maximum(scale, jnp.finfo(scale.dtype).tiny))
+        return out
 
-        out.append(np.asarray(difference(q11, q12, q22)))
-    return QuadratureError(*out)
+    return QuadratureError(*(np.asarray(d) for d in differences(q11, q12, q22)))

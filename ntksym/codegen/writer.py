@@ -75,13 +75,32 @@ class ModuleWriter:
         for sym, hp_name in sorted(self.hyper_symbols.items(), key=lambda kv: kv[1]):
             if sym in used:
                 lines.append(f"    {hp_name} = hp[{hp_name!r}]")
-        for call, sym in names.items():
-            lines.append(f"    {sym} = {self.printer.doprint(call)}")
+        lines += self._expectation_lines(names)
         for sym, value in replacements:
             lines.append(f"    {sym} = {self.printer.doprint(value)}")
         returned = [self.printer.doprint(e) for e in reduced] + (["None"] if missing_gap else [])
         lines.append(f"    return ({', '.join(returned)})")
         self.functions.append("\n".join(lines))
+
+    def _expectation_lines(self, names: dict[sp.Expr, sp.Symbol]) -> list[str]:
+        """`_e0 = ...` for each quadrature call; calls at the same covariances (a layer's NNGP and NTK factor)
+        as one `_expect_pairs` / `_expect_sames` call, which shares nodes, series choice and program branch:
+        half the code for XLA to compile."""
+        groups: dict[tuple[type, tuple[sp.Expr, ...]], list[sp.Expr]] = {}
+        for call in names:
+            groups.setdefault((type(call), call.args[2:]), []).append(call)
+        lines = []
+        for (kind, covariances), calls in groups.items():
+            if len(calls) == 1:
+                lines.append(f"    {names[calls[0]]} = {self.printer.doprint(calls[0])}")
+                continue
+            helper = "_expect_pairs" if kind is GaussianExpectation else "_expect_sames"
+            functions = ", ".join(f"({self.printer.doprint(c.args[0])}, {self.printer.doprint(c.args[1])})"
+                                  for c in calls)
+            arguments = ", ".join(self.printer.doprint(a) for a in covariances)
+            targets = ", ".join(str(names[c]) for c in calls)
+            lines.append(f"    {targets} = {helper}(({functions}), {arguments})")
+        return lines
 
     # -- steps -------------------------------------------------------------------------------
     full = False  # the spatial writer: True when the state holds every pixel pair

@@ -11,7 +11,6 @@ from types import MappingProxyType
 from ntksym.activations import ACTIVATIONS
 from ntksym.spec.schema import Activation
 from ntksym.symbolic.dual import Dual
-from ntksym.symbolic.engine import expression_dual
 from ntksym.symbolic.rules import (
     erf,
     exponential,
@@ -44,6 +43,8 @@ ACTIVATION_RULES: MappingProxyType[str, Callable[[Activation], Dual]] = MappingP
 def activation_dual(act: Activation) -> Dual:
     """The dual of one activation: a named rule, or the expression engine for `{expr: ...}`."""
     if act.name == "expr":
+        from ntksym.symbolic.engine import expression_dual  # imported when needed: 0.2 s of SymPy setup
+
         assert act.expr is not None  # the loader sets expr for every `{expr: ...}` activation
         return expression_dual(act.expr, act)
     return ACTIVATION_RULES[act.name](act)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from ntksym.codegen.preludes.quadrature import _expect_pair_quadrature, _expect_same
+from ntksym.codegen.preludes.quadrature import _expect_pairs_quadrature, _expect_sames
 
 _MEHLER_TERMS = (16, 32, 64, 128, 256)  # static term counts, one lax.switch branch each
 _MEHLER_TOLERANCE = {"float64": 1e-11, "float32": 1e-6}  # truncation bound relative to sqrt(E f^2 E g^2)
@@ -56,16 +56,18 @@ def _hermite_rule(terms, delta=0.02, graded=10, graded_order=16, length=12.0, un
 _HERMITE_RULE = _hermite_rule(max(_MEHLER_TERMS))
 
 
-def _hermite_coefficients(f, q):
-    """a_n(q) = E[f(sqrt(q) z) h_n(z)] for n < max(_MEHLER_TERMS), shape q.shape + (terms,), and
-    E[f(sqrt(q) z)^2], shape q.shape, from the same nodes."""
+def _hermite_coefficients(fs, q):
+    """a_n(q) = E[f(sqrt(q) z) h_n(z)] for each f of `fs` and n < max(_MEHLER_TERMS), shape
+    (len(fs),) + q.shape + (terms,), and E[f(sqrt(q) z)^2], shape (len(fs),) + q.shape, from the same nodes."""
     z, weight, table = (jnp.asarray(r, q.dtype) for r in _HERMITE_RULE)
-    values = f(jnp.sqrt(q)[..., None] * z)
+    x = jnp.sqrt(q)[..., None] * z
+    values = jnp.stack([f(x) for f in fs])
     return jnp.matmul(values, table, precision=lax.Precision.HIGHEST), jnp.sum(weight * values * values, -1)
 
 
 def _relative_tails(coefficients, second_moment):
-    """T(N) / E[f^2] for N in _MEHLER_TERMS, shape q.shape + (len(_MEHLER_TERMS),), rounding included."""
+    """T(N) / E[f^2] for N in _MEHLER_TERMS, shape second_moment.shape + (len(_MEHLER_TERMS),), rounding
+    included."""
     eps = jnp.finfo(coefficients.dtype).eps
     squares, partial, start = coefficients * coefficients, [], 0
     for n in _MEHLER_TERMS:  # sums over the segments between term counts (a cumsum compiles slowly)
@@ -80,42 +82,51 @@ def _relative_tails(coefficients, second_moment):
 
 def _mehler_sum(a, b, rho, terms):
     """sum_{n < terms} a_n b_n rho^n by Horner's rule (highest term first), looping over n with
-    accumulators of the pairs' shape only: no (pairs x terms) array is formed."""
+    accumulators of the shape of a[..., 0] only (a leading axis of pairs, then the pairs of inputs):
+    no (pairs x terms) array is formed."""
     a, b = (jnp.moveaxis(c[..., :terms], -1, 0)[::-1] for c in (a, b))
 
     def step(total, ab):
         return total * rho + ab[0] * ab[1], None
 
-    total, _ = lax.scan(step, jnp.zeros_like(rho), (a, b), unroll=8)
+    shape = jnp.broadcast_shapes(a.shape[1:], b.shape[1:], rho.shape)
+    total, _ = lax.scan(step, jnp.zeros(shape, rho.dtype), (a, b), unroll=8)
     return total
 
 
 def _mehler_choice(tails_f, tails_g, rho, exact):
     """Index into _MEHLER_TERMS of the smallest term count whose bound max|rho|^N sqrt(T_f T_g) / scale
-    meets the tolerance for every pair not `exact` (maxima taken per input and over |rho| separately:
-    an upper bound of the per-pair one), or len(_MEHLER_TERMS) for the quadrature."""
+    meets the tolerance for every pair not `exact` and every (f, g) (the leading axis of the tails; maxima
+    taken per input and over |rho| separately: an upper bound of the per-pair one), or len(_MEHLER_TERMS)
+    for the quadrature."""
     tolerance = _MEHLER_TOLERANCE[jnp.dtype(rho.dtype).name]
-    axes = tuple(range(tails_f.ndim - 1))
-    worst_f, worst_g = jnp.max(tails_f, axis=axes), jnp.max(tails_g, axis=axes)
+    worst_f, worst_g = (jnp.max(t, axis=tuple(range(1, t.ndim - 1))) for t in (tails_f, tails_g))
     worst_rho = jnp.max(jnp.where(exact, 0, jnp.abs(rho)))
     terms = jnp.asarray(_MEHLER_TERMS, rho.dtype)
     bound = worst_rho**terms * jnp.sqrt(worst_f * worst_g)
-    ok = bound <= tolerance  # false for NaN: the quadrature then decides
+    ok = jnp.all(bound <= tolerance, axis=0)  # false for NaN: the quadrature then decides
     return jnp.where(jnp.any(ok), jnp.argmax(ok), len(_MEHLER_TERMS))
 
 
-def _mehler_parts(f, g, q11, q12, q22):
-    """Coefficients, correlation, which pairs are identical inputs (q11 = q22 and rho = 1 within 4 eps:
-    their value is `_expect_same`'s, exact to rounding there) and the branch index of a call."""
+def _mehler_parts(pairs, q11, q12, q22):
+    """Coefficients of the f's and g's of `pairs` (leading axis: the pair), correlation, which pairs of
+    inputs are identical (q11 = q22 and rho = 1 within 4 eps: their value is `_expect_same`'s, exact to
+    rounding there) and the branch index of a call, one for all of `pairs`."""
     q11, q22 = jnp.maximum(jnp.asarray(q11), 0), jnp.maximum(jnp.asarray(q22), 0)
     q12 = jnp.asarray(q12)
     scale = jnp.sqrt(q11) * jnp.sqrt(q22)
     rho = jnp.clip(q12 / jnp.maximum(scale, jnp.finfo(scale.dtype).tiny), -1, 1)
     rho = jnp.broadcast_to(rho, jnp.broadcast_shapes(q11.shape, q12.shape, q22.shape))
-    (a, moment_f), (b, moment_g) = _hermite_coefficients(f, q11), _hermite_coefficients(g, q22)
+    a, moment_f = _hermite_coefficients([f for f, _ in pairs], q11)
+    b, moment_g = _hermite_coefficients([g for _, g in pairs], q22)
+
+    def aligned(c):  # the pair axis first, then axes as rho's (q11 or q22 may have fewer, a scalar none)
+        return c.reshape(c.shape[:1] + (1,) * (rho.ndim + 2 - c.ndim) + c.shape[1:])
+
     close = 4 * jnp.finfo(rho.dtype).eps  # XLA may round the two sides' variances differently
     identical = (rho >= 1 - close) & (jnp.abs(q11 - q22) <= close * jnp.maximum(q11, q22))
     index = _mehler_choice(_relative_tails(a, moment_f), _relative_tails(b, moment_g), rho, identical)
+    a, b = aligned(a), aligned(b)
     wide = jnp.maximum(jnp.max(q11), jnp.max(q22)) > _MEHLER_MAX_VARIANCE
     index = jnp.where(wide, len(_MEHLER_TERMS), index)
     return a, b, rho, identical, index
@@ -123,16 +134,24 @@ def _mehler_parts(f, g, q11, q12, q22):
 
 def _mehler_branch(f, g, q11, q12, q22):
     """The branch index _expect_pair takes (len(_MEHLER_TERMS): quadrature); for tests and reports."""
-    return _mehler_parts(f, g, q11, q12, q22)[4]
+    return _mehler_parts(((f, g),), q11, q12, q22)[4]
 
 
 def _expect_pair(f, g, q11, q12, q22):
     """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over the broadcast q's:
     the Mehler series where its certified bound allows, else the 2-D quadrature. Identical inputs
     (rho = 1, q11 = q22, to rounding) give exactly `_expect_same(f, g, q11)`, the value of the diagonal path."""
+    return _expect_pairs(((f, g),), q11, q12, q22)[0]
+
+
+def _expect_pairs(pairs, q11, q12, q22):
+    """`_expect_pair` of each (f, g) of `pairs` at the same covariances (a layer's NNGP and NTK factor): one
+    choice of series or quadrature, one set of nodes, one program branch for all, each pair's value within
+    its own bound."""
     q11, q12, q22 = jnp.asarray(q11), jnp.asarray(q12), jnp.asarray(q22)
-    a, b, rho, identical, index = _mehler_parts(f, g, q11, q12, q22)
+    a, b, rho, identical, index = _mehler_parts(pairs, q11, q12, q22)
     branches = [lambda n=n: _mehler_sum(a, b, rho, n) for n in _MEHLER_TERMS]
-    branches.append(lambda: _expect_pair_quadrature(f, g, q11, q12, q22))
-    value = lax.switch(index, branches)
-    return jnp.where(identical, _expect_same(f, g, jnp.maximum(q11, 0)), value)
+    branches.append(lambda: jnp.stack(_expect_pairs_quadrature(pairs, q11, q12, q22)))
+    values = lax.switch(index, branches)
+    same = _expect_sames(pairs, jnp.maximum(q11, 0))
+    return tuple(jnp.where(identical, diagonal, value) for diagonal, value in zip(same, values))

@@ -81,23 +81,35 @@ def _quad_delta(scale):
 
 def _expect_same(f, g, q, rule=_QUAD_OUTER):
     """E[f(u) g(u)] for u ~ N(0, q), elementwise over the array q."""
+    return _expect_sames(((f, g),), q, rule)[0]
+
+
+def _expect_sames(pairs, q, rule=_QUAD_OUTER):
+    """E[f(u) g(u)] for each (f, g) of `pairs`, u ~ N(0, q): one rule for all (a layer's NNGP and NTK)."""
     q = jnp.maximum(jnp.asarray(q), 0)
     sd = jnp.sqrt(q)
     z, w = _split_normal_rule(jnp.zeros_like(q), _quad_delta(sd), rule)
     u = sd[..., None] * z
-    return jnp.sum(w * f(u) * g(u), axis=-1)
+    return tuple(jnp.sum(w * f(u) * g(u), axis=-1) for f, g in pairs)
 
 
-def _conditional_mean(g, m, s, rule):
-    """E[g(m + s w)], w ~ N(0, 1), for arrays m and s >= 0 of one shape; split where m + s w = 0."""
+def _conditional_means(gs, m, s, rule):
+    """E[g(m + s w)], w ~ N(0, 1), for each g of `gs` and arrays m and s >= 0 of one shape; split where
+    m + s w = 0."""
     tiny = jnp.finfo(s.dtype).tiny
     w, weight = _split_normal_rule(-m / jnp.maximum(s, tiny), _quad_delta(s), rule)
-    return jnp.sum(weight * g(m[..., None] + s[..., None] * w), axis=-1)
+    v = m[..., None] + s[..., None] * w
+    return [jnp.sum(weight * g(v), axis=-1) for g in gs]
 
 
 def _expect_pair_quadrature(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
     """E[f(u) g(v)] for (u, v) ~ N(0, [[q11, q12], [q12, q22]]), elementwise over the broadcast q's, by
     the 2-D rule: the fallback of the Mehler series `_expect_pair` (preludes/mehler.py)."""
+    return _expect_pairs_quadrature(((f, g),), q11, q12, q22, rules)[0]
+
+
+def _expect_pairs_quadrature(pairs, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER)):
+    """`_expect_pair_quadrature` of each (f, g) of `pairs`, the nodes of both levels shared by all pairs."""
     q11, q12, q22 = jnp.broadcast_arrays(jnp.asarray(q11), jnp.asarray(q12), jnp.asarray(q22))
     tiny = jnp.finfo(q11.dtype).tiny
     q11, q22 = jnp.maximum(q11, 0), jnp.maximum(q22, 0)
@@ -115,13 +127,14 @@ def _expect_pair_quadrature(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER
     u = sd1[..., None] * z
     count = z.shape[-1]
 
-    def outer(u_k, w_k):  # a slice of the outer nodes: arrays (..., k)
-        h = _conditional_mean(g, beta[..., None] * u_k, jnp.broadcast_to(s[..., None], u_k.shape), rules[1])
-        return jnp.sum(w_k * f(u_k) * h, axis=-1)
+    def outer(u_k, w_k):  # a slice of the outer nodes: arrays (..., k); one sum per pair
+        hs = _conditional_means([g for _, g in pairs], beta[..., None] * u_k,
+                                jnp.broadcast_to(s[..., None], u_k.shape), rules[1])
+        return jnp.stack([jnp.sum(w_k * f(u_k) * h, axis=-1) for (f, _), h in zip(pairs, hs)])
 
-    inner_count = 2 * sum(len(r) for r in rules[1][::2])
+    inner_count = 2 * sum(len(r) for r in rules[1][::2]) * len(pairs)
     if q11.size * count * inner_count <= _QUAD_MAX_ELEMENTS:
-        return outer(u, w)
+        return tuple(outer(u, w))
     # many pairs: loop over chunks of outer nodes, so memory stays at about _QUAD_MAX_ELEMENTS values
     most = max(1, _QUAD_MAX_ELEMENTS // (q11.size * inner_count))
     chunk = next(c for c in range(most, 0, -1) if count % c == 0)
@@ -130,5 +143,5 @@ def _expect_pair_quadrature(f, g, q11, q12, q22, rules=(_QUAD_OUTER, _QUAD_INNER
         return total + outer(*uw), None
 
     u_c, w_c = (jnp.moveaxis(a.reshape(a.shape[:-1] + (count // chunk, chunk)), -2, 0) for a in (u, w))
-    total, _ = lax.scan(step, jnp.zeros_like(q11), (u_c, w_c))
-    return total
+    total, _ = lax.scan(step, jnp.zeros((len(pairs),) + q11.shape, q11.dtype), (u_c, w_c))
+    return tuple(total)

@@ -10,6 +10,7 @@ phi and phi' come from their entries in ntksym/activations.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import cast
 
 import sympy as sp
@@ -23,10 +24,15 @@ QUADRATURE_ERROR = 1e-10  # relative to sqrt(E[phi(u)^2] E[phi(v)^2]); measured 
 SOURCE = ("Mehler's Hermite series (Mehler 1866) with a certified Cauchy-Schwarz truncation bound; "
           "variance-fitted Gaussian quadrature where the bound does not meet 1e-11")
 
-# name -> (phi(x), phi'(x)) of the activations without a closed-form dual (ntksym/activations.py)
-FUNCTIONS: dict[str, tuple[sp.Expr, sp.Expr]] = {
-    name: (entry.function(x), cast(Callable, entry.derivative)(x)) for name, entry in ACTIVATIONS.items() if entry.dual is None
-}
+# the activations without a closed-form dual (ntksym/activations.py)
+NUMERICAL = tuple(name for name, entry in ACTIVATIONS.items() if entry.dual is None)
+
+
+@cache
+def activation_functions(name: str) -> tuple[sp.Expr, sp.Expr]:
+    """(phi(x), phi'(x)) of one of NUMERICAL, built when first asked for (SymPy takes 0.15 s for all six)."""
+    entry = ACTIVATIONS[name]
+    return entry.function(x), cast(Callable, entry.derivative)(x)
 
 
 def quadrature_dual(phi: sp.Expr, dphi: sp.Expr, method: str = "quadrature") -> Dual:
@@ -43,5 +49,5 @@ def quadrature_dual(phi: sp.Expr, dphi: sp.Expr, method: str = "quadrature") -> 
 
 
 def numerical(act: Activation) -> Dual:
-    phi, dphi = FUNCTIONS[act.name]
+    phi, dphi = activation_functions(act.name)
     return quadrature_dual(phi, dphi)
