@@ -26,10 +26,14 @@ demo: $(STAMP)
 # (a container's core count is not reliably visible to `-n auto`); more cores: `make test TEST_WORKERS=8`
 TEST_WORKERS ?= 2
 
+# Byte-compiled once here: with PYTHONDONTWRITEBYTECODE set (as on the build machines) every test worker and every command the
+# tests launch would compile ntksym's sources again
 test: $(STAMP)
+	$(BIN)/python -m compileall -q ntksym cli
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
+	$(BIN)/python -m compileall -q ntksym cli
 	$(BIN)/python -m pytest -q -m slow -n $(TEST_WORKERS) --dist loadfile
 
 # The full-size figures of "Reproducing the papers" (README), one example per seed: about an hour on 2 cores
