@@ -99,6 +99,7 @@ def test_hyperparameters_are_traced_arguments_sweeps_do_not_recompile():
     assert len(set(values)) == 3
 
 
+@pytest.mark.slow  # 5 s; reverse mode through a generated kernel by default in test_sklearn.py and test_xla_options.py
 def test_grad_with_respect_to_a_hyperparameter_matches_finite_differences():
     model = ntksym.compile(_relu_spec(), dtype="float64")
     x = jnp.asarray(np.random.default_rng(3).normal(size=(3, 8)))

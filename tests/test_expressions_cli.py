@@ -44,6 +44,7 @@ def test_hostile_expression_exits_2_with_one_line(tmp_path, capsys, command, kin
     assert not marker.exists()
 
 
+@pytest.mark.slow  # 8 s, two processes; refused in-process above, the installed script runs in test_first_hour.py
 def test_installed_cli_refuses_the_os_system_payload(tmp_path):
     marker = tmp_path / "pwned"
     spec = _spec(tmp_path, HOSTILE["import"].format(marker=marker))

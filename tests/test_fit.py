@@ -60,6 +60,7 @@ def test_bfgs_reaches_the_optimum_nelder_mead_finds_from_the_same_start(digits):
     assert dict(result.spec.hyperparameters)["depth"] == 2  # counts untouched
 
 
+@pytest.mark.slow  # 4-5 s; the default optimizer (BFGS) is checked by default above
 def test_adam_and_the_ntk_gp_raise_the_likelihood_too(digits):
     x, y = digits
     result = fit(ntksym.parse_spec(SPEC), x[:80], y[:80], kernel="ntk", method="adam", steps=40, names=["sigma_w"])

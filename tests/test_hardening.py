@@ -49,6 +49,7 @@ def test_overflow_through_the_cli_exits_1_with_one_line(tmp_path):
     assert not (tmp_path / "k.npz").exists()
 
 
+@pytest.mark.slow  # 8 s, two processes; the atomic cache writes are checked in-process by test_codegen.py
 def test_two_processes_compiling_the_same_spec_at_once_both_succeed(tmp_path):
     spec = Path(__file__).parent.parent / "specs" / "erf_mlp.yaml"
     script = textwrap.dedent(f"""

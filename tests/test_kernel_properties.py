@@ -62,8 +62,8 @@ _DRAWS = dict(x=_inputs, activation=st.sampled_from(ACTIVATIONS), depth=st.integ
               w=st.floats(0.1, 3.0), b=st.floats(0.0, 1.0), duplicate=st.booleans())
 
 
-# each draw compiles a module (a few seconds on 2 cores): 8 by default, 40 with `make test-slow`
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# each draw compiles a module (about a second on 2 cores): 5 by default, 40 with `make test-slow`
+@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(**_DRAWS)
 def test_kernels_are_symmetric_psd_finite_and_those_of_an_independent_recursion(x, activation, depth, w, b,
                                                                                 duplicate):

@@ -204,6 +204,7 @@ def test_error_estimate_is_below_the_stated_bound_and_refuses_bad_covariances(na
         estimate_error(*activation_functions("tanh"), 1.0, 2.0, 1.0)
 
 
+@pytest.mark.slow  # 7 s; tanh against neural-tangents in test_reference.py; depth 1000: test_numerical_extremes.py
 def test_deep_tanh_kernel_is_finite_symmetric_positive_semidefinite_and_right():
     text = """ntksym: 1
 name: deep-tanh
