@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from extremes import BLOCKS, INPUT_KINDS, inputs, min_eigenvalue_ratio, rounding, spec_text
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import ntksym
@@ -45,10 +45,28 @@ def _check(case: dict) -> None:
 
 
 # every example compiles its own module (about half a second on 2 cores): 5 by default, 400 deep ones below
+# Found by this test: in float32, variances beyond 1e19 made q11 q22 overflow inside the carried gap and
+# sqrt(det), and the kernel lost its off-diagonal entries (a correlation of 1 where the inputs' is -0.25)
+_LARGE = dict(depth=12, w=5.0, b=1.0, parameterization="ntk", kind="norm 1e6", seed=0, n=3, dtype="float32")
+
+
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None)
 @given(case=cases(max_depth=30))
+@example(case={"block": "identity", **_LARGE})
 def test_random_specs_give_finite_symmetric_psd_kernels_or_a_clear_error(case):
     _check(case)
+
+
+@pytest.mark.parametrize("block", ["identity", "relu"])  # the carried gap; the gap and sqrt(det)
+def test_float32_keeps_the_correlations_of_variances_beyond_1e19(block):
+    x = inputs(_LARGE["kind"], n=_LARGE["n"], seed=_LARGE["seed"])
+    spec = ntksym.parse_spec(spec_text(block, _LARGE["depth"], _LARGE["w"], _LARGE["b"]))
+    single, double = (ntksym.compile(spec, dtype=dtype).kernel(x) for dtype in ("float32", "float64"))
+    for got, want in ((single.nngp, double.nngp), (single.ntk, double.ntk)):
+        assert np.diag(want).min() > 1e20  # q11 q22 > 1e40: beyond float32
+        got, want = np.asarray(got, np.float64), np.asarray(want)
+        correlation = [k / np.sqrt(np.outer(np.diag(k), np.diag(k))) for k in (got, want)]
+        np.testing.assert_allclose(correlation[0], correlation[1], rtol=0, atol=1e-6)  # measured: 1e-7
 
 
 @pytest.mark.slow

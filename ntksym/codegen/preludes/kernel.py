@@ -55,8 +55,9 @@ def _gap_of(q11, q12, q22):
 
 
 def _sqrt_det_from_gap(q11, q22, g12):
-    """sqrt(q11 q22 - q12^2) = sqrt(g12 (2 sqrt(q11 q22) - g12)): no cancellation, however small g12 is."""
-    return _clamped_sqrt(g12 * (2 * _root_product(q11, q22) - g12))
+    """sqrt(q11 q22 - q12^2) = sqrt(g12) sqrt(2 sqrt(q11 q22) - g12): no cancellation, however small g12 is,
+    and no overflow: their product would be of the order of q11 q22 (in float32 inf from q ~ 1e19 on)."""
+    return _clamped_sqrt(g12) * _clamped_sqrt(2 * _root_product(q11, q22) - g12)
 
 
 def _affine_gap(q11, q22, g12, a, c):
@@ -64,14 +65,16 @@ def _affine_gap(q11, q22, g12, a, c):
     sqrt((a q11 + c)(a q22 + c)) - (a sqrt(q11 q22) + c) = a c (sqrt q11 - sqrt q22)^2 / D with
     D = sqrt((a q11 + c)(a q22 + c)) + a sqrt(q11 q22) + c, so the new gap is that plus a g12.
     sqrt q11 - sqrt q22 is taken as (q11 - q22) / (sqrt q11 + sqrt q22): exact subtraction of nearby
-    variances. Square roots are taken per input, not per pair."""
+    variances. Square roots are taken per input, not per pair. No product of two variances is formed: in
+    float32 one overflows from q ~ 1e19 on, which a deep network with large inputs reaches."""
     root11, root22 = _clamped_sqrt(q11), _clamped_sqrt(q22)
     outer = _clamped_sqrt(a * q11 + c) * _clamped_sqrt(a * q22 + c) + a * root11 * root22 + c
-    if isinstance(c, float) and c > 0:  # a bias given as a number: outer >= c > 0, and the denominator
-        # is below the smallest normal number only where the numerator is 0 too (a max is cheaper than a where)
-        denominator = jnp.maximum((root11 + root22) ** 2 * outer, jnp.finfo(outer.dtype).tiny)
-        return a * g12 + a * c * (q11 - q22) ** 2 / denominator
-    return a * g12 + a * c * _safe_div((q11 - q22) ** 2, (root11 + root22) ** 2 * outer)
+    if isinstance(c, float) and c > 0:  # a bias given as a number: outer >= c > 0, and the root sum is
+        # below the smallest normal number only where q11 - q22 is 0 too (a max is cheaper than a where)
+        difference = (q11 - q22) / jnp.maximum(root11 + root22, jnp.finfo(outer.dtype).tiny)
+        return a * g12 + a * c * difference * (difference / outer)
+    difference = _safe_div(q11 - q22, root11 + root22)
+    return a * g12 + a * c * difference * _safe_div(difference, outer)
 
 
 def _scaled_sin_minus_theta_cos(theta, sqrt_det, q12, q11, q22):
@@ -165,8 +168,9 @@ def _residual_sum(skip, block, scale):
 
 
 def _clamp_correlation(q11, q12, q22):
-    """q12 limited to [-sqrt(q11 q22), sqrt(q11 q22)]: a valid covariance whatever the rounding (float32)."""
-    bound = jnp.sqrt(q11 * q22)
+    """q12 limited to [-sqrt(q11 q22), sqrt(q11 q22)]: a valid covariance whatever the rounding (float32).
+    The bound from one square root per input: q11 q22 itself overflows float32 from q ~ 1e19 on."""
+    bound = _root_product(q11, q22)
     return jnp.clip(q12, -bound, bound)
 
 
