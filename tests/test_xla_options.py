@@ -30,15 +30,31 @@ def _model(layers: str, extra: str = ""):
 def test_loop_emitters_are_asked_for_by_spatial_and_quadrature_kernels_only(layers, extra, loop):
     module = _model(layers, extra).module
     assert module.XLA_OPTIONS == (LOOP_EMITTERS if loop else {})
-    # where this jax accepts the option (it does on a CPU with jax 0.10), the top-level function carries it
+    # on a CPU the top-level function carries the option (jax 0.10's XLA accepts it: the kernel runs with it)
+    module.kernel(np.zeros((2, *(module.INPUT_SHAPE or (3,)))))  # a dense spec takes any width
     top, plain = module._kernel._get(), module._kernel._jitted
-    assert (top is not plain) == (loop and bool(K._accepted(LOOP_EMITTERS)))
+    assert (top is not plain) == (loop and jax.default_backend() == "cpu")
 
 
 def test_an_option_this_xla_does_not_know_is_dropped_and_the_function_still_runs():
-    assert K._accepted({"xla_cpu_no_such_option_for_ntksym": True}) == {}
-    square = K._jit(lambda x: x * x, xla_options={"xla_cpu_no_such_option_for_ntksym": True})
-    assert float(square(3.0)) == 9.0
+    unknown = {"xla_cpu_no_such_option_for_ntksym": True}
+    square = K._jit(lambda x: x * x, xla_options=unknown)
+    assert square._get() is not square._jitted  # asked for: nothing is compiled to find out beforehand
+    assert float(square(3.0)) == 9.0  # XLA refuses the option; the call runs without it
+    assert square._get() is square._jitted
+    cube = K._jit(lambda x: x * x * x, xla_options=unknown)
+    assert cube._get() is cube._jitted  # the refusal is remembered for the process
+    assert float(cube(2.0)) == 8.0
+
+
+def test_an_error_that_is_not_about_the_options_is_raised_as_it_is():
+    def bad(x):
+        raise ArithmeticError("not about XLA options")
+
+    fails = K._jit(bad, xla_options=dict(LOOP_EMITTERS))
+    with pytest.raises(ArithmeticError, match="not about XLA options"):
+        fails(1.0)
+    assert jax.default_backend() != "cpu" or fails._get() is not fails._jitted  # the options are still asked for
 
 
 def test_inside_a_callers_jit_or_grad_the_kernel_equals_the_top_level_one():

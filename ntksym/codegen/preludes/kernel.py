@@ -223,23 +223,22 @@ def _atan2(y, x):
 
 # XLA's CPU code generation is chosen per kernel: each generated module says which options it wants in
 # XLA_OPTIONS (ntksym.codegen.writer.LOOP_EMITTERS; docs/performance.md, "XLA's emitters").
-_ACCEPTED_OPTIONS: dict = {}  # options -> those this jax and backend accept: probed once per process
+_REFUSED_OPTIONS: set = set()  # option sets this jax or XLA refused, learnt at the first call that used them
 
 
-def _accepted(options):
-    """`options` where the default backend is a CPU and this jax and XLA accept them (probed by compiling a
-    trivial program once), else none: older jax has no `compiler_options`, newer XLA may drop the option."""
-    key = tuple(sorted(options.items()))
-    if key not in _ACCEPTED_OPTIONS:
-        accepted = {}
-        if options and jax.default_backend() == "cpu":
-            try:
-                jax.jit(lambda: jnp.zeros(()), compiler_options=dict(options))()
-                accepted = dict(options)
-            except Exception:  # TypeError (no such argument) or XLA's "no such compile option"
-                accepted = {}
-        _ACCEPTED_OPTIONS[key] = accepted
-    return _ACCEPTED_OPTIONS[key]
+def _usable(options):
+    """`options` where the default backend is a CPU and this process has not seen them refused, else none.
+    Nothing is compiled to find out: the first call that uses them tells (`_refuses`)."""
+    if not options or tuple(sorted(options.items())) in _REFUSED_OPTIONS or jax.default_backend() != "cpu":
+        return {}
+    return dict(options)
+
+
+def _refuses(error, options):
+    """Whether `error` is jax refusing `compiler_options` (older jax) or XLA refusing one of `options` (it names
+    the option: "No such compile option: ...")."""
+    text = str(error)
+    return "compiler_options" in text or any(name in text for name in options)
 
 
 class _Jitted:
@@ -251,15 +250,26 @@ class _Jitted:
     def __init__(self, fun, xla_options, jit_args):
         self._fun, self._xla_options, self._jit_args = fun, dict(xla_options), jit_args
         self._jitted = self._top = None
+        self._options = {}  # those the top-level function is compiled with
         self.__doc__, self.__wrapped__ = fun.__doc__, fun
 
     def _get(self):
         """The top-level jitted function (with the options); `_jitted` is the plain one."""
         if self._top is None:
             self._jitted = jax.jit(self._fun, **self._jit_args)
-            options = _accepted(self._xla_options)
-            self._top = jax.jit(self._fun, compiler_options=options, **self._jit_args) if options else self._jitted
+            options = self._options = _usable(self._xla_options)
+            try:
+                self._top = jax.jit(self._fun, compiler_options=options, **self._jit_args) if options else self._jitted
+            except TypeError as error:  # a jax without compiler_options
+                if not _refuses(error, options):
+                    raise
+                self._refused()
         return self._top
+
+    def _refused(self):
+        """From now on, in this process, the options are not asked for."""
+        _REFUSED_OPTIONS.add(tuple(sorted(self._xla_options.items())))
+        self._top = self._jitted
 
     def __call__(self, *args, **kwargs):
         top = self._get()
@@ -272,15 +282,20 @@ class _Jitted:
             if "compiler_options" not in str(error):
                 raise
             return plain(*args, **kwargs)
+        except Exception as error:  # this XLA does not know an option (or a value of one)
+            if not _refuses(error, self._options):
+                raise
+            self._refused()
+            return plain(*args, **kwargs)
 
     def __getattr__(self, name):  # lower, trace, eval_shape, ... of the jitted function
-        if name.startswith("__") or name in ("_fun", "_xla_options", "_jit_args", "_jitted", "_top"):
+        if name.startswith("__") or name in ("_fun", "_xla_options", "_options", "_jit_args", "_jitted", "_top"):
             raise AttributeError(name)  # not set yet (e.g. while copying): never recurse into _get
         return getattr(self._get(), name)
 
 
 def _jit(fun=None, *, xla_options=None, **jit_args):
-    """jax.jit, compiled with `xla_options` (a dict of XLA debug options) where they are accepted (`_accepted`)."""
+    """jax.jit, compiled with `xla_options` (a dict of XLA debug options) where they are accepted (`_usable`)."""
     if fun is None:
         return lambda f: _Jitted(f, xla_options or {}, jit_args)
     return _Jitted(fun, xla_options or {}, jit_args)
@@ -288,4 +303,3 @@ def _jit(fun=None, *, xla_options=None, **jit_args):
 
 # -- public names for ntksym's runtime (ntksym/runtime): generated modules carry the code above, not these
 jit = _jit
-accepted_xla_options = _accepted
