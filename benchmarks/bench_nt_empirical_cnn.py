@@ -74,6 +74,8 @@ for name, impl in (("jacobian_contraction", nt.NtkImplementation.JACOBIAN_CONTRA
         start = time.perf_counter()
         compiled = fn.lower(x, None, params).compile()
         compile_time = time.perf_counter() - start
+        cost = compiled.cost_analysis()
+        cost = cost[0] if isinstance(cost, list) else cost  # jax 0.4.26 returns one dict per program
         runs = []
         for _ in range({repeats}):
             start = time.perf_counter()
@@ -81,13 +83,14 @@ for name, impl in (("jacobian_contraction", nt.NtkImplementation.JACOBIAN_CONTRA
             runs.append(time.perf_counter() - start)
         key = name + ("" if vmap_axes is None else "_vmap0")
         np.save({path!r}[:-4] + "_" + key + ".npy", k)
-        out[key] = {{"compile": compile_time, "run": min(runs)}}
+        out[key] = {{"compile": compile_time, "run": min(runs), "flops": float(cost.get("flops", 0.0))}}
 print(json.dumps(out))
 """
 
 
 def ntksym_setup(n: int, channels: tuple[int, int, int], seed: int = 0):
-    """(params, x, compile seconds, compiled fn): float32 weights and inputs, the fast path compiled."""
+    """(params, x, compile seconds, compiled fn, its flops): float32 weights and inputs, the fast path compiled;
+    flops as XLA's cost analysis counts them (a multiply-add is two)."""
     import jax
 
     import ntksym
@@ -103,7 +106,9 @@ def ntksym_setup(n: int, channels: tuple[int, int, int], seed: int = 0):
     compiled = P._net_empirical_ntk_jit.lower(
         params.layers, x, None, net.records, net.activations, net.parameterization
     ).compile()
-    return params, x, time.perf_counter() - start, lambda: compiled(params.layers, x, None)
+    seconds = time.perf_counter() - start
+    flops = float(compiled.cost_analysis().get("flops", 0.0))
+    return params, x, seconds, lambda: compiled(params.layers, x, None), flops
 
 
 def best_run(fn, repeats: int) -> tuple[float, np.ndarray]:
@@ -142,19 +147,33 @@ def main(quick: bool = False) -> None:
         f"# empirical NTK: CNN 3 x conv 3x3 {'-'.join(map(str, channels))} channels + ReLU, global_avg_pool,"
         f" dense readout; {n} inputs {SIZE}x{SIZE}x1, float32, CPU (one run)"
     )
-    params, x, t_compile, fast = ntksym_setup(n, channels)
+    params, x, t_compile, fast, flops = ntksym_setup(n, channels)
     t_fast, k_fast = best_run(fast, repeats=5)
     with tempfile.TemporaryDirectory() as folder:
         nt, kernels = nt_times(params, x, channels, repeats=1 if not quick else 3, folder=Path(folder))
     print("  implementation                                   compile (s)    run (s)   NT run / ntksym run"
-          "   max |K - K_ntksym| / max |K|")
+          "   max |K - K_ntksym| / max |K|   GFLOP   GFLOP/s")
     for name, row in nt.items():
         diff = relative_difference(kernels[name], k_fast)
         print(f"  neural-tangents {name:<32} {row['compile']:10.2f} {row['run']:10.3f} {row['run'] / t_fast:14.1f}x"
-              f" {diff:18.1e}")
-    print(f"  ntksym structured (layer-factorised) path        {t_compile:10.2f} {t_fast:10.4f}")
+              f" {diff:18.1e} {row['flops'] / 1e9:13.2f} {row['flops'] / 1e9 / row['run']:9.1f}")
+    print(f"  ntksym structured (layer-factorised) path        {t_compile:10.2f} {t_fast:10.4f}"
+          f" {'':15s} {'':18s} {flops / 1e9:13.2f} {flops / 1e9 / t_fast:9.1f}")
     best_name = min(nt, key=lambda name: nt[name]["run"])
     print(f"  ratio: neural-tangents' best ({best_name}) / ntksym = {nt[best_name]['run'] / t_fast:.1f}x")
+    print(arithmetic_bound(flops, t_fast, nt[best_name]["run"]))
+
+
+def arithmetic_bound(flops: float, seconds: float, best_nt_seconds: float) -> str:
+    """The fastest ntksym's arithmetic could run on this machine (at its float32 peak), and so the largest
+    ratio to neural-tangents' best that an implementation doing that arithmetic could show here."""
+    from bench_matrix import peak_flops
+
+    peak, how = peak_flops("float32")
+    floor = flops / peak
+    return (f"  arithmetic: ntksym runs {flops / 1e9:.2f} GFLOP at {flops / seconds / 1e9:.1f} GFLOP/s, "
+            f"{100 * flops / seconds / peak:.0f}% of the float32 peak {peak / 1e9:.0f} GFLOP/s ({how}); at the "
+            f"peak it would take {floor:.4f} s, {best_nt_seconds / floor:.1f}x neural-tangents' best run")
 
 
 if __name__ == "__main__":
@@ -172,7 +191,7 @@ def matrix_rows(quick: bool) -> list[dict]:
     jax.config.update("jax_enable_x64", False)
     size = QUICK if quick else FULL
     n, channels = size["n"], size["channels"]
-    params, x, t_compile, fast = ntksym_setup(n, channels)
+    params, x, t_compile, fast, _ = ntksym_setup(n, channels)
     t_fast, k_fast = best_run(fast, repeats=5)
     with tempfile.TemporaryDirectory() as folder:
         nt, kernels = nt_times(params, x, channels, repeats=1 if not quick else 3, folder=Path(folder))
