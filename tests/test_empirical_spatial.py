@@ -256,3 +256,18 @@ def test_check_sweeps_conv_channels_in_the_standard_parameterization():
     assert report.ntk_rel_error.shape == (2, 2) and np.all(np.isfinite(report.prediction_gap[:, 0]))
     assert report.ntk_rel_error[1].mean() < 0.1
     assert report.ntk_rel_error[1].mean() < report.ntk_rel_error[0].mean()
+
+
+@pytest.mark.parametrize(("dims", "window", "stride", "padding"), [
+    ((7,), (4,), (2,), "CIRCULAR"), ((5, 6), (3, 2), (2, 1), "SAME"), ((5, 6), (2, 3), (1, 2), "VALID"),
+    ((4, 3, 5), (3, 3, 2), (1, 2, 2), "SAME"),
+])
+def test_the_finite_conv_is_the_sum_over_filter_taps_of_the_shifted_inputs(dims, window, stride, padding):
+    """`_net_conv` (one XLA convolution) equals sum_d h(s p + d) W[d] written out tap by tap (`_net_taps`,
+    which the layer's patches use too), for 1-, 2- and 3-D inputs, uneven strides and every padding."""
+    rng = np.random.default_rng(0)
+    h = rng.normal(size=(3, *dims, 2))
+    w = rng.normal(size=(*window, 2, 4))
+    by_taps = sum(np.asarray(tap) @ w[d] for d, tap in P._net_taps(h, window, stride, padding))
+    np.testing.assert_allclose(np.asarray(P._net_conv(h, w, window, stride, padding)), by_taps, rtol=1e-12,
+                               atol=1e-12)
