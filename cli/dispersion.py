@@ -17,7 +17,6 @@ from ntksym.cli.check import RichProgress, parse_widths
 from ntksym.cli.common import SpecArg, check_output, load_array
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.runtime.dispersion import HANIN_NICA_SLOPE, ntk_dispersion
 
 MAX_SEEDS = 100_000
 
@@ -49,6 +48,8 @@ def dispersion(
     Nica 2020). Prints a table and the fit of log dispersion against beta = sum of 1/width over hidden layers.
     Example: ntksym dispersion specs/relu_depth.yaml --widths 50 --depths 1,5,10,20 --plot disp.png
     """
+    from ntksym.runtime.dispersion import HANIN_NICA_SLOPE, ntk_dispersion  # jax: imported when the command runs
+
     width_list = parse_widths(widths)
     depth_list = None if depths is None else parse_depths(depths)
     if not 2 <= seeds <= MAX_SEEDS:

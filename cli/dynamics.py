@@ -14,7 +14,6 @@ import ntksym
 from ntksym.cli.common import SpecArg, X64Opt, check_output, dtype_of, load_npz, save_npz
 from ntksym.errors import InputError, NumericalError
 from ntksym.runtime.data import check_inputs, check_range, representable
-from ntksym.runtime.dynamics import Predictions, predict
 
 
 def parse_times(text: str) -> np.ndarray:
@@ -89,6 +88,8 @@ def dynamics(
     --loss cross_entropy and/or --momentum M (or --ntk empirical) train the outputs in function space
     (no covariance; --t finite): writes t, train_mean (T, n, k), mean (T, m, k), train_loss, test_loss.
     """
+    from ntksym.runtime.dynamics import Predictions, predict  # jax: imported when the command runs
+
     check_output(output, ".npz")
     if plot is not None:
         check_output(plot, ".png", "--plot")

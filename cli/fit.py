@@ -14,7 +14,6 @@ from ntksym.cli.dynamics import _array
 from ntksym.cli.progress import tile_progress
 from ntksym.errors import InputError
 from ntksym.files import write_atomic
-from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit, fit_cv_accuracy
 
 
 def fit_command(
@@ -37,6 +36,8 @@ def fit_command(
     cross-validated classification accuracy by a coordinate search); write the fitted spec.
     Example: ntksym fit specs/relu_mlp.yaml --train train.npz --test test.npz -o fitted.yaml
     """
+    from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit, fit_cv_accuracy  # jax: imported when the command runs
+
     objective = objective.replace("-", "_")
     if objective not in OBJECTIVES:
         raise InputError(f"--objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")

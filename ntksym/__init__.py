@@ -12,15 +12,23 @@
     lin = ntksym.compare_linearized(spec, x_train, y_train, x_test, y_test, widths=(64, 1024))  # vs linearisations
 """
 
-from ntksym import dynamics
+from typing import TYPE_CHECKING
+
 from ntksym._version import __version__
 from ntksym.compile import compile_spec as compile
-from ntksym.derivation import Derivation, derive
-from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
 from ntksym.errors import CodegenError, DerivationError, InputError, NtksymError, NumericalError, SpecError
-from ntksym.runtime.kernel import CompiledModel, Kernel
 from ntksym.spec.load import load_spec, parse_spec
 from ntksym.spec.schema import Spec
+
+if TYPE_CHECKING:
+    from ntksym import dynamics
+    from ntksym.derivation import Derivation, derive
+    from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
+    from ntksym.reports.check import CheckReport
+    from ntksym.runtime.check import check
+    from ntksym.runtime.hyperfit import fit, fit_cv_accuracy
+    from ntksym.runtime.kernel import CompiledModel, Kernel
+    from ntksym.runtime.linearized import LinearizedReport, compare_linearized
 
 __all__ = [
     "__version__", "load_spec", "parse_spec", "derive", "compile", "Spec", "Derivation", "CompiledModel",
@@ -31,23 +39,23 @@ __all__ = [
 ]
 
 
+# Names that load on first use, each from the module that defines it: the derivation imports SymPy, the rest
+# jax, which `import ntksym` (and so `ntksym validate`, `schema`) need not; compile imports both when it runs.
+_LAZY = {
+    "derive": "ntksym.derivation", "Derivation": "ntksym.derivation",
+    "dynamics": "ntksym.dynamics", "predict": "ntksym.dynamics", "predict_from_kernels": "ntksym.dynamics",
+    "Prediction": "ntksym.dynamics", "Predictions": "ntksym.dynamics",
+    "CompiledModel": "ntksym.runtime.kernel", "Kernel": "ntksym.runtime.kernel",
+    "check": "ntksym.runtime.check", "CheckReport": "ntksym.reports.check",
+    "fit": "ntksym.runtime.hyperfit", "fit_cv_accuracy": "ntksym.runtime.hyperfit",
+    "compare_linearized": "ntksym.runtime.linearized", "LinearizedReport": "ntksym.runtime.linearized",
+}
+
+
 def __getattr__(name: str):
-    """`check`, the fits, `compare_linearized` and their reports load on first use: they import jax, which
-    `import ntksym` need not."""
-    if name == "check":
-        from ntksym.runtime.check import check
+    if name not in _LAZY:
+        raise AttributeError(f"module 'ntksym' has no attribute {name!r}")
+    import importlib
 
-        return check
-    if name == "CheckReport":
-        from ntksym.reports.check import CheckReport
-
-        return CheckReport
-    if name in ("fit", "fit_cv_accuracy"):
-        from ntksym.runtime import hyperfit
-
-        return getattr(hyperfit, name)
-    if name in ("compare_linearized", "LinearizedReport"):
-        from ntksym.runtime import linearized
-
-        return getattr(linearized, name)
-    raise AttributeError(f"module 'ntksym' has no attribute {name!r}")
+    module = importlib.import_module(_LAZY[name])
+    return module if name == "dynamics" else getattr(module, name)

@@ -52,3 +52,23 @@ def test_every_package_folder_is_installed():
     folders |= {"ntksym.cli." + ".".join(p.parent.relative_to(ROOT / "cli").parts) if p.parent != ROOT / "cli"
                 else "ntksym.cli" for p in (ROOT / "cli").rglob("*.py")}
     assert folders == listed
+
+
+SPEC_COMMANDS = """
+import sys
+from typer.testing import CliRunner
+from ntksym.cli.main import app
+for args in (["validate", sys.argv[1]], ["derive", sys.argv[1]], ["schema"]):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, (args, result.output)
+print(sorted(m for m in ("jax", "jaxlib") if m in sys.modules))
+"""
+
+
+def test_the_commands_that_read_a_spec_never_import_jax():
+    """`ntksym validate`, `derive` and `schema` need the spec and SymPy only: not importing jax saves about
+    1.3 s of each (the layer modules bind jax at first use, ntksym/lazy.py)."""
+    spec = str(ROOT / "specs" / "cnn_flatten.yaml")
+    done = subprocess.run([sys.executable, "-c", SPEC_COMMANDS, spec], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

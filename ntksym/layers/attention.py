@@ -31,11 +31,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-import jax
-import jax.numpy as jnp
-from jax import lax
-
 from ntksym.layers.base import LayerKind
+from ntksym.lazy import jax, jnp, lax
 from ntksym.spec.fields import Field
 from ntksym.spec.schema import Count, Number
 

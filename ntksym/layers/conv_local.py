@@ -13,12 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from ntksym.codegen.preludes.network import _net_check_rank, _net_out_dims, _net_same_pads
 from ntksym.layers.conv import ConvKind
+from ntksym.lazy import _net_check_rank, _net_out_dims, _net_same_pads, jnp, lax
 from ntksym.spec.schema import Conv
 
 

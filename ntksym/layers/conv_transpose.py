@@ -16,13 +16,11 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-import jax.numpy as jnp
 import numpy as np
-from jax import lax
 
-from ntksym.codegen.preludes.network import _net_check_rank
 from ntksym.layers.base import PADDING_TEXT, window_text
 from ntksym.layers.conv import ConvKind
+from ntksym.lazy import _net_check_rank, jnp, lax
 from ntksym.spec.schema import Conv
 
 

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import jax.numpy as jnp
-
 from ntksym.layers.global_avg_pool import GlobalAvgPoolKind
+from ntksym.lazy import jnp
 
 
 @dataclass(frozen=True)

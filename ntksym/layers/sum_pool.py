@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ntksym.codegen.preludes.network import _net_check_rank, _net_out_dims, _net_taps
 from ntksym.layers.avg_pool import POOL_FIELDS, AvgPoolKind
+from ntksym.lazy import _net_check_rank, _net_out_dims, _net_taps
 
 
 @dataclass(frozen=True)

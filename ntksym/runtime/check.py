@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -28,6 +28,14 @@ from ntksym.runtime.empirical import empirical_ntk, monte_carlo_nngp
 from ntksym.runtime.network import Network, Params, input_dim_of, network
 from ntksym.runtime.training import max_stable_learning_rate, prediction_gap, train
 from ntksym.spec import schema as s
+
+
+class ProgressCallbacks(Protocol):
+    """What reports progress: `Progress` (silent) or the CLI's rich bars."""
+
+    def start(self, name: str, total: int) -> None: ...
+
+    def advance(self, name: str) -> None: ...
 
 
 class Progress:
@@ -105,7 +113,7 @@ def check(
     key: int = 0,
     input_dim: int = 16,
     hyperparameters: dict[str, float] | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallbacks | None = None,
 ) -> CheckReport:
     """Empirical vs analytic kernels and training drift over a width sweep; see the module docstring.
 

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -37,7 +37,7 @@ from ntksym.codegen.preludes import network as P
 from ntksym.compile import compile_spec
 from ntksym.errors import InputError
 from ntksym.reports.linearized import Curves, LinearizedReport
-from ntksym.runtime.check import Progress, _depends_on_widths, with_width
+from ntksym.runtime.check import Progress, ProgressCallbacks, _depends_on_widths, with_width
 from ntksym.runtime.data import check_inputs
 from ntksym.runtime.dynamics_loss import LOSSES, loss_value, targets, train_from_kernels
 from ntksym.runtime.empirical import empirical_ntk
@@ -46,14 +46,6 @@ from ntksym.runtime.training import descend, max_stable_learning_rate
 from ntksym.spec.schema import Spec
 
 OPTIMIZERS = ("gd", "momentum")
-
-
-class ProgressCallbacks(Protocol):
-    """What reports progress: ntksym.runtime.check.Progress (silent) or the CLI's rich bars."""
-
-    def start(self, name: str, total: int) -> None: ...
-
-    def advance(self, name: str) -> None: ...
 
 
 def linearized_apply(params0: Params, params: Params, x: ArrayLike) -> jax.Array:
