@@ -60,6 +60,8 @@ def best_of(fn, repeats: int) -> float:
 
 def ntksym_times(depth: int, x: np.ndarray, repeats: int = 3) -> dict:
     """Cold compile (fresh cache) + first call, then the best of `repeats` calls."""
+    import jax  # noqa: F401  imported before the timer starts, as neural-tangents' timers start after it too
+
     import ntksym
 
     os.environ["NTKSYM_CACHE_DIR"] = tempfile.mkdtemp(prefix="ntksym-bench-")

@@ -178,6 +178,7 @@ def make_inputs(kind: str) -> np.ndarray:
 NTKSYM_JOB = """
 import json, sys, time
 import numpy as np
+import jax  # imported before the timer, as in the neural-tangents job (ntksym itself imports it at compile)
 import ntksym
 spec_text, x_path, dtype, out_path = sys.argv[1:5]
 x = np.load(x_path).astype(dtype)

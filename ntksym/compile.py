@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ntksym.codegen.emit import emit_module
+from ntksym.codegen.load import load_or_build
 from ntksym.errors import InputError
+from ntksym.runtime.data import check_spec_numbers
 from ntksym.spec.schema import Spec
+from ntksym.symbolic.derivation import derive_recursion
 
 if TYPE_CHECKING:
     from ntksym.runtime.kernel import CompiledModel
@@ -17,12 +21,7 @@ def compile_spec(spec: Spec, dtype: str = "float32") -> CompiledModel:
     """Generate (or fetch from the cache) and import the JAX module of `spec`."""
     if dtype not in DTYPES:
         raise InputError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    # imported here, not with ntksym: code generation needs SymPy and the runtime jax
-    from ntksym.codegen.emit import emit_module
-    from ntksym.codegen.load import load_or_build
-    from ntksym.runtime.data import check_spec_numbers
-    from ntksym.runtime.kernel import CompiledModel
-    from ntksym.symbolic.derivation import derive_recursion
+    from ntksym.runtime.kernel import CompiledModel  # jax: imported when a spec is compiled, not with ntksym
 
     if dtype == "float64":
         import jax
