@@ -14,7 +14,7 @@ import importlib.util
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 from ntksym._version import __version__
 from ntksym.errors import CodegenError
@@ -42,24 +42,33 @@ def cache_path(spec: Spec, dtype: str) -> Path:
 def parse_checked(text: str) -> str:
     """`text` if it compiles as Python, else a `CodegenError`: a generated module is never written unparsed.
     (Compiling checks more than `ast.parse` and is faster: it builds no Python-level syntax tree.)"""
+    compiled_checked(text, "<generated>")
+    return text
+
+
+def compiled_checked(text: str, filename: str) -> CodeType:
+    """The code object of `text` (see `parse_checked`), ready to run as the module in `filename`."""
     try:
-        compile(text, "<generated>", "exec", dont_inherit=True)
+        return compile(text, filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         where = f" (line {exc.lineno}: {exc.msg})" if isinstance(exc, SyntaxError) else f" ({type(exc).__name__})"
         raise CodegenError(f"the generated module does not parse{where}, so nothing was written; this is a bug "
                            "in ntksym: please report it with the spec") from None
-    return text
 
 
-def import_module_file(path: Path, name: str) -> ModuleType:
-    """Import a generated module from a file (tracebacks then show its real lines).
+def import_module_file(path: Path, name: str, code: CodeType | None = None) -> ModuleType:
+    """Import a generated module from a file (tracebacks then show its real lines); `code`: the file's text
+    already compiled (`compiled_checked`), so that a module just written is not compiled twice.
 
     The module is not put in `sys.modules`: a process that compiles many specs must be able to free
     each one, and with it XLA's compiled programs (each holds its own memory mappings)."""
     module_spec = importlib.util.spec_from_file_location(name, path)
     assert module_spec is not None and module_spec.loader is not None  # a .py path always has a loader
     module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
+    if code is None:
+        module_spec.loader.exec_module(module)
+    else:
+        exec(code, module.__dict__)  # noqa: S102  the code ntksym just generated and wrote to `path`
     return module
 
 
@@ -74,5 +83,7 @@ def load_or_build(spec: Spec, dtype: str, build: Callable[[], str]) -> tuple[Mod
                 return module, path
         except Exception:  # a corrupted or truncated entry: rebuild it below
             pass
-    write_atomic(path, parse_checked(build()))
-    return import_module_file(path, name), path
+    text = build()
+    code = compiled_checked(text, str(path))
+    write_atomic(path, text)
+    return import_module_file(path, name, code), path
