@@ -33,6 +33,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[test,data]"  # the slow suite generates MNIST-1D
 	$(BIN)/python -m compileall -q ntksym cli
 	$(BIN)/python -m pytest -q -m slow -n $(TEST_WORKERS) --dist loadfile
 
