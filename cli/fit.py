@@ -36,7 +36,8 @@ def fit_command(
     cross-validated classification accuracy by a coordinate search); write the fitted spec.
     Example: ntksym fit specs/relu_mlp.yaml --train train.npz --test test.npz -o fitted.yaml
     """
-    from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit, fit_cv_accuracy  # jax: imported when the command runs
+    # jax: imported when the command runs
+    from ntksym.runtime.hyperfit import KERNELS, METHODS, OBJECTIVES, accuracy, fit, fit_cv_accuracy
 
     objective = objective.replace("-", "_")
     if objective not in OBJECTIVES:

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING
 
 from ntksym._version import __version__
 from ntksym.compile import compile_spec as compile
+from ntksym.derivation import Derivation, derive
 from ntksym.errors import CodegenError, DerivationError, InputError, NtksymError, NumericalError, SpecError
 from ntksym.spec.load import load_spec, parse_spec
 from ntksym.spec.schema import Spec
 
 if TYPE_CHECKING:
     from ntksym import dynamics
-    from ntksym.derivation import Derivation, derive
     from ntksym.dynamics import Prediction, Predictions, predict, predict_from_kernels
     from ntksym.reports.check import CheckReport
     from ntksym.runtime.check import check
@@ -39,10 +39,9 @@ __all__ = [
 ]
 
 
-# Names that load on first use, each from the module that defines it: the derivation imports SymPy, the rest
-# jax, which `import ntksym` (and so `ntksym validate`, `schema`) need not; compile imports both when it runs.
+# Names that load on first use, each from the module that defines it: they import jax, which `import ntksym` (and
+# so `ntksym validate`, `derive`, `schema`) need not; `compile` imports it when it compiles a spec.
 _LAZY = {
-    "derive": "ntksym.derivation", "Derivation": "ntksym.derivation",
     "dynamics": "ntksym.dynamics", "predict": "ntksym.dynamics", "predict_from_kernels": "ntksym.dynamics",
     "Prediction": "ntksym.dynamics", "Predictions": "ntksym.dynamics",
     "CompiledModel": "ntksym.runtime.kernel", "Kernel": "ntksym.runtime.kernel",
