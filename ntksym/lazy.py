@@ -20,8 +20,8 @@ class LazyModule:
         self._module: Any = None
 
     def __getattr__(self, attribute: str) -> Any:
-        if attribute.startswith("__"):  # copy, pickle and inspect probe dunders: not the module's
-            raise AttributeError(attribute)
+        if attribute.startswith("__") or attribute in ("_name", "_module"):  # copy, pickle and inspect probe
+            raise AttributeError(attribute)  # dunders, and an instance made without __init__ has no fields
         if self._module is None:
             self._module = importlib.import_module(self._name)
         return getattr(self._module, attribute)
