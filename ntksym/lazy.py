@@ -50,8 +50,8 @@ def _net_out_dims(dims: Any, window: Any, stride: Any, padding: str) -> tuple[in
     return _network._net_out_dims(dims, window, stride, padding)
 
 
-def _net_same_pads(n: int, k: int, s: int) -> tuple[int, int]:
-    return _network._net_same_pads(n, k, s)
+def _net_pad(h: Any, window: Any, stride: Any, padding: str) -> Any:
+    return _network._net_pad(h, window, stride, padding)
 
 
 def _net_taps(h: Any, window: Any, stride: Any, padding: str) -> list:

@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from ntksym.layers.conv import ConvKind
-from ntksym.lazy import _net_check_rank, _net_out_dims, _net_same_pads, jnp, lax
+from ntksym.lazy import _net_check_rank, _net_out_dims, _net_pad, lax
 from ntksym.spec.schema import Conv
 
 
@@ -39,13 +39,11 @@ def _net_conv_local_params(shape, rec, width, stack):
 def _net_conv_local_apply(p, h, rec, parameterization):
     """z(p) = w_std / sqrt(C k) sum_d W_p[d] h(s p + d) + b_std b_p (ntk; standard: W, b pre-scaled)."""
     window, stride, padding = rec[4], rec[5], rec[6]
-    if padding == "CIRCULAR":
-        pads = [(0, 0)] + [_net_same_pads(n, k, s) for n, k, s in zip(h.shape[1:-1], window, stride, strict=True)]
-        h = jnp.pad(h, pads + [(0, 0)], mode="wrap")
+    h = _net_pad(h, window, stride, padding)
     letters = "HW"[: len(window)]
     numbers = ("N" + letters + "C", letters + "IO", "N" + letters + "C")
-    z = lax.conv_general_dilated_local(h, p["w"], stride, "VALID" if padding == "CIRCULAR" else padding,
-                                       window, dimension_numbers=numbers, precision=lax.Precision.HIGHEST)
+    z = lax.conv_general_dilated_local(h, p["w"], stride, "VALID", window, dimension_numbers=numbers,
+                                       precision=lax.Precision.HIGHEST)
     if parameterization == "ntk":
         z = rec[1] / (h.shape[-1] * int(np.prod(window))) ** 0.5 * z
         return z + rec[2] * p["b"] if "b" in p else z

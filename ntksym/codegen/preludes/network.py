@@ -53,14 +53,19 @@ def _net_out_dims(dims, window, stride, padding):
     return tuple(-(-n // s) for n, s in zip(dims, stride, strict=True))
 
 
+def _net_pad(h, window, stride, padding):
+    """h (n, spatial..., C) padded for a window: SAME pads zeros, CIRCULAR wraps (with SAME's pad sizes, as
+    neural-tangents and preludes/spatial.py do), VALID does not pad; a VALID window then fits."""
+    if padding == "VALID":
+        return h
+    pads = [_net_same_pads(n, k, s) for n, k, s in zip(h.shape[1:-1], window, stride, strict=True)]
+    return jnp.pad(h, [(0, 0)] + pads + [(0, 0)], mode="wrap" if padding == "CIRCULAR" else "constant")
+
+
 def _net_taps(h, window, stride, padding):
-    """[(filter offset d, h(s p + d) for every output pixel p)]: SAME pads zeros, CIRCULAR wraps (with
-    SAME's pad sizes, as neural-tangents and preludes/spatial.py do), VALID does not pad."""
-    dims = h.shape[1:-1]
-    m = _net_out_dims(dims, window, stride, padding)
-    if padding != "VALID":
-        pads = [(0, 0)] + [_net_same_pads(n, k, s) for n, k, s in zip(dims, window, stride, strict=True)]
-        h = jnp.pad(h, pads + [(0, 0)], mode="wrap" if padding == "CIRCULAR" else "constant")
+    """[(filter offset d, h(s p + d) for every output pixel p)], padded as `_net_pad` pads."""
+    m = _net_out_dims(h.shape[1:-1], window, stride, padding)
+    h = _net_pad(h, window, stride, padding)
     taps = []
     for d in np.ndindex(*window):
         index = tuple(slice(o, o + s * (n - 1) + 1, s) for o, s, n in zip(d, stride, m, strict=True))
@@ -70,19 +75,14 @@ def _net_taps(h, window, stride, padding):
 
 def _net_conv(h, w, window, stride, padding):
     """sum_d h(s p + d) W[d] for every output pixel p as one XLA convolution (fewer operations to compile
-    than a product per filter tap; the same padding as `_net_taps`): h (n, spatial..., C_in), w (window...,
-    C_in, C_out)."""
-    dims = h.shape[1:-1]
-    pads = [(0, 0)] * len(dims)
-    if padding != "VALID":
-        pads = [_net_same_pads(n, k, s) for n, k, s in zip(dims, window, stride, strict=True)]
-        if padding == "CIRCULAR":
-            h, pads = jnp.pad(h, [(0, 0)] + pads + [(0, 0)], mode="wrap"), [(0, 0)] * len(dims)
+    than a product per filter tap), padded as `_net_pad` pads: h (n, spatial..., C_in), w (window..., C_in,
+    C_out)."""
+    h = _net_pad(h, window, stride, padding)
     spatial = tuple(range(1, h.ndim - 1))
     numbers = lax.ConvDimensionNumbers(
-        (0, h.ndim - 1) + spatial, (h.ndim - 1, h.ndim - 2) + tuple(range(len(dims))), (0, h.ndim - 1) + spatial
+        (0, h.ndim - 1) + spatial, (h.ndim - 1, h.ndim - 2) + tuple(range(len(spatial))), (0, h.ndim - 1) + spatial
     )
-    return lax.conv_general_dilated(h, w, tuple(stride), pads, dimension_numbers=numbers,
+    return lax.conv_general_dilated(h, w, tuple(stride), "VALID", dimension_numbers=numbers,
                                     precision=lax.Precision.HIGHEST)
 
 
